@@ -1,0 +1,226 @@
+"""One enrichment attempt for one note: claim, enrich, store, with each outcome fenced.
+
+The job (:mod:`enrichment.jobs`) is a thin wrapper around :func:`run`. Every status
+change goes through :func:`notes.services.transition`; the final write presents the
+attempt's token, so a late, duplicate or abandoned attempt can never overwrite a newer
+state.
+"""
+
+import logging
+import random
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.db.models import F
+from django.utils import timezone
+from pydantic import ValidationError
+from rq.timeouts import JobTimeoutException
+
+from notes.models import Note
+from notes.services import transition
+from notes.status import ProcessingStatus
+
+from . import queue as delivery
+from .enrichers import get_enricher
+from .enrichers.local import text_stats
+from .errors import (
+    BudgetExhausted,
+    InvalidEnrichmentError,
+    PermanentEnrichmentError,
+    TransientEnrichmentError,
+)
+from .schema import stored_form
+
+logger = logging.getLogger(__name__)
+
+S = ProcessingStatus
+MAX_ERROR_LENGTH = 2000
+
+
+@dataclass
+class Attempt:
+    note_id: int
+    job_id: str | None
+    token: uuid.UUID
+    content: str
+    content_hash: str
+    attempt: int
+
+
+def claim(note_id: int, job_id: str | None) -> Attempt | None:
+    """QUEUED -> PROCESSING for the job the note is waiting for; None if another run has it."""
+    token = uuid.uuid4()
+    if not transition(
+        note_id,
+        S.PROCESSING,
+        source=S.QUEUED,
+        # A job whose id the note no longer carries is a stale duplicate delivery.
+        match={"job_id": job_id} if job_id is not None else None,
+        processing_token=token,
+        attempts=F("attempts") + 1,
+        retry_at=None,
+    ):
+        return None
+    row = (
+        Note.objects.filter(pk=note_id, processing_token=token)
+        .values("content", "content_hash", "attempts")
+        .first()
+    )
+    if row is None:  # deleted or re-queued between the two statements
+        return None
+    return Attempt(note_id, job_id, token, row["content"], row["content_hash"], row["attempts"])
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    return text[:MAX_ERROR_LENGTH]
+
+
+def retry_delay(retry_number: int, retry_after: float | None = None) -> float:
+    """Exponential backoff with full jitter, never sooner than the provider asked."""
+    base = settings.ENRICHMENT_RETRY_BASE_DELAY * (2 ** (retry_number - 1))
+    delay = random.uniform(base / 2, base)
+    if retry_after:
+        delay = max(delay, retry_after)
+    return delay
+
+
+def _schedule_retry(attempt: Attempt, exc: TransientEnrichmentError) -> str:
+    max_retries = settings.ENRICHMENT_MAX_RETRIES
+    retry_number = attempt.attempt  # attempts so far == retries to come next
+    if retry_number > max_retries:
+        reason = f"Gave up after {max_retries} retries: {_reason(exc)}"
+        transition(
+            attempt.note_id,
+            S.FAILED,
+            source=S.PROCESSING,
+            token=attempt.token,
+            last_error=reason,
+            processing_token=None,
+        )
+        return "failed"
+    delay = retry_delay(retry_number, exc.retry_after)
+    retry_at = timezone.now() + timedelta(seconds=delay)
+    job_id = delivery.new_job_id(attempt.note_id)
+    detail = (
+        f"retry {retry_number} of {max_retries} at "
+        f"{timezone.localtime(retry_at):%H:%M:%S}: {_reason(exc)}"
+    )[:255]
+    if transition(
+        attempt.note_id,
+        S.QUEUED,
+        source=S.PROCESSING,
+        token=attempt.token,
+        processing_token=None,
+        job_id=job_id,
+        retry_at=retry_at,
+        last_error=_reason(exc),
+        status_detail=detail,
+    ):
+        if not delivery.dispatch(attempt.note_id, job_id, delay=delay):
+            Note.objects.filter(pk=attempt.note_id, job_id=job_id).update(job_id="")
+    return "retry"
+
+
+def _wait_for_budget(attempt: Attempt, exc: BudgetExhausted) -> str:
+    retry_at = timezone.now() + timedelta(seconds=exc.resume_after)
+    job_id = delivery.new_job_id(attempt.note_id)
+    # Waiting for budget is not a failed attempt: give the attempt back.
+    if transition(
+        attempt.note_id,
+        S.QUEUED,
+        source=S.PROCESSING,
+        token=attempt.token,
+        processing_token=None,
+        job_id=job_id,
+        retry_at=retry_at,
+        attempts=F("attempts") - 1,
+        status_detail=str(exc)[:255],
+    ):
+        if not delivery.dispatch(attempt.note_id, job_id, delay=exc.resume_after):
+            Note.objects.filter(pk=attempt.note_id, job_id=job_id).update(job_id="")
+    return "waiting"
+
+
+def run(note_id: int, job_id: str | None = None) -> str:
+    """Run one attempt. Returns the outcome: completed, failed, retry, waiting, skipped,
+    superseded. Unexpected exceptions mark the note ERROR and are re-raised."""
+    log_extra = {"note_id": note_id, "job_id": job_id}
+    attempt = claim(note_id, job_id)
+    if attempt is None:
+        logger.info("Note %s is gone or taken by another run", note_id, extra=log_extra)
+        return "skipped"
+    log_extra["attempt"] = attempt.attempt
+    started = time.monotonic()
+    try:
+        result = get_enricher().enrich(attempt.content)
+    except TransientEnrichmentError as exc:
+        logger.warning("Note %s: transient failure: %s", note_id, _reason(exc), extra=log_extra)
+        return _schedule_retry(attempt, exc)
+    except BudgetExhausted as exc:
+        logger.info("Note %s waits: %s", note_id, exc, extra=log_extra)
+        return _wait_for_budget(attempt, exc)
+    except (PermanentEnrichmentError, ValidationError) as exc:
+        if isinstance(exc, ValidationError):
+            exc = InvalidEnrichmentError(f"The enrichment did not match the schema: {exc}")
+        logger.warning("Note %s failed: %s", note_id, _reason(exc), extra=log_extra)
+        transition(
+            note_id,
+            S.FAILED,
+            source=S.PROCESSING,
+            token=attempt.token,
+            last_error=_reason(exc),
+            processing_token=None,
+        )
+        return "failed"
+    except JobTimeoutException:
+        reason = f"Enrichment took longer than QUEUE_JOB_TIMEOUT ({settings.QUEUE_JOB_TIMEOUT} s)."
+        transition(
+            note_id,
+            S.ERROR,
+            source=S.PROCESSING,
+            token=attempt.token,
+            last_error=reason,
+            processing_token=None,
+        )
+        raise
+    except Exception as exc:
+        transition(
+            note_id,
+            S.ERROR,
+            source=S.PROCESSING,
+            token=attempt.token,
+            last_error=f"{type(exc).__name__}: {_reason(exc)}",
+            processing_token=None,
+        )
+        raise
+    duration_ms = round((time.monotonic() - started) * 1000)
+    data = stored_form(
+        result.enrichment,
+        backend=result.backend,
+        model=result.model,
+        prompt_version=result.prompt_version,
+        **text_stats(attempt.content),
+    )
+    stored = transition(
+        note_id,
+        S.COMPLETED,
+        source=S.PROCESSING,
+        token=attempt.token,
+        enrichment_data=data,
+        enriched_hash=attempt.content_hash,
+        processed_at=timezone.now(),
+        processing_token=None,
+        last_error="",
+    )
+    log_extra["duration_ms"] = duration_ms
+    if not stored:
+        # The content changed or the attempt was given up on while we worked: the result
+        # belongs to an old version and is dropped; the newer request is already queued.
+        logger.info("Note %s: result superseded, not stored", note_id, extra=log_extra)
+        return "superseded"
+    logger.info("Note %s enriched in %d ms", note_id, duration_ms, extra=log_extra)
+    return "completed"

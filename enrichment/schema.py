@@ -1,0 +1,47 @@
+"""The enrichment schema, defined once: every backend's output is validated against it."""
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+SCHEMA_VERSION = 1
+
+
+class Enrichment(BaseModel):
+    """What an enricher produces for one note."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    title: str = Field(min_length=1, max_length=200, description="A short, specific title.")
+    summary: str = Field(min_length=1, max_length=2000, description="Two or three sentences.")
+    tags: list[str] = Field(max_length=8, description="Up to 8 lowercase keywords.")
+    action_items: list[str] = Field(max_length=50, description="Things to do, one per item.")
+    language: str = Field(min_length=2, max_length=12, description="ISO 639-1 code, e.g. 'en'.")
+
+    @field_validator("tags")
+    @classmethod
+    def _normalise_tags(cls, tags):
+        seen, out = set(), []
+        for tag in tags:
+            tag = " ".join(tag.strip().lower().lstrip("#").split())[:40]
+            if tag and tag not in seen:
+                seen.add(tag)
+                out.append(tag)
+        return out
+
+    @field_validator("action_items")
+    @classmethod
+    def _clean_items(cls, items):
+        return [item.strip()[:500] for item in items if item.strip()]
+
+
+def stored_form(enrichment: Enrichment, *, backend: str, model: str = "", **extra) -> dict:
+    """The JSON stored on the note: the enrichment plus where it came from."""
+    data = enrichment.model_dump()
+    data.update(
+        {
+            "schema_version": SCHEMA_VERSION,
+            "backend": backend,
+            "model": model,
+        }
+    )
+    data.update(extra)
+    return data

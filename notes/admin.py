@@ -1,0 +1,108 @@
+from django.contrib import admin, messages
+from django.template.loader import render_to_string
+from django.utils.html import format_html
+
+from . import services
+from .models import Note
+from .status import STATUS_COLOURS, ProcessingStatus
+
+
+def status_badge(note: Note) -> str:
+    status = ProcessingStatus(note.processing_status)
+    return format_html(
+        '<span class="status-badge status-{}" style="background:{};color:#fff;'
+        'padding:2px 8px;border-radius:10px;font-size:11px;white-space:nowrap">{}</span>',
+        status.value,
+        STATUS_COLOURS[status],
+        status.label,
+    )
+
+
+@admin.register(Note)
+class NoteAdmin(admin.ModelAdmin):
+    list_display = ("title_column", "owner", "status_column", "processed_at", "updated_at")
+    list_filter = ("processing_status", "owner")
+    search_fields = ("title", "content")
+    list_select_related = ("owner",)
+    date_hierarchy = None
+    show_full_result_count = False
+    actions = ["reprocess_selected"]
+    readonly_fields = (
+        "status_column",
+        "status_detail",
+        "last_error",
+        "enrichment_column",
+        "processed_at",
+        "attempts",
+        "job_id",
+        "created_at",
+        "updated_at",
+    )
+
+    def get_fieldsets(self, request, obj=None):
+        edit = [(None, {"fields": ("owner", "title", "content")})]
+        if obj is None:
+            return edit
+        return edit + [
+            (
+                "Enrichment",
+                {
+                    "fields": (
+                        "status_column",
+                        "status_detail",
+                        "last_error",
+                        "enrichment_column",
+                        "processed_at",
+                    )
+                },
+            ),
+            (
+                "Pipeline",
+                {
+                    "classes": ("collapse",),
+                    "fields": ("attempts", "job_id", "created_at", "updated_at"),
+                },
+            ),
+        ]
+
+    def get_changeform_initial_data(self, request):
+        return {"owner": request.user.pk, **super().get_changeform_initial_data(request)}
+
+    @admin.display(description="Title", ordering="title")
+    def title_column(self, note):
+        return note.display_title
+
+    @admin.display(description="Status", ordering="processing_status")
+    def status_column(self, note):
+        return status_badge(note)
+
+    @admin.display(description="Enrichment")
+    def enrichment_column(self, note):
+        return render_to_string(
+            "admin/notes/note/enrichment.html",
+            {"data": note.enrichment_data or {}, "current": note.enrichment_is_current},
+        )
+
+    def save_model(self, request, obj, form, change):
+        # All writes go through the services, which own status changes and enqueueing.
+        if not change:
+            note = services.create_note(owner=obj.owner, content=obj.content, title=obj.title)
+            obj.pk = note.pk
+            obj.refresh_from_db()
+            return
+        original = Note.objects.get(pk=obj.pk)
+        if obj.owner_id != original.owner_id:
+            Note.objects.filter(pk=obj.pk).update(owner=obj.owner_id)
+        services.update_note(original, content=obj.content, title=obj.title)
+
+    @admin.action(description="Reprocess selected notes")
+    def reprocess_selected(self, request, queryset):
+        ids = list(queryset.values_list("pk", flat=True))
+        queued = services.reprocess_notes(ids, bulk=len(ids) > 1)
+        skipped = len(ids) - queued
+        self.message_user(
+            request,
+            f"{queued} note(s) queued for reprocessing; "
+            f"{skipped} skipped because they are already queued or processing.",
+            messages.SUCCESS if queued else messages.WARNING,
+        )

@@ -1,0 +1,91 @@
+import hashlib
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from .status import ProcessingStatus
+
+
+def content_hash(content: str) -> str:
+    """The fingerprint of a content version: what was enriched is compared by it."""
+    return hashlib.sha256(content.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+class Note(models.Model):
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notes"
+    )
+    title = models.CharField(
+        max_length=200, blank=True, help_text="Optional; a title is suggested when blank."
+    )
+    content = models.TextField()
+    content_hash = models.CharField(max_length=64, editable=False)
+
+    processing_status = models.CharField(
+        max_length=16,
+        choices=ProcessingStatus.choices,
+        default=ProcessingStatus.QUEUED,
+        editable=False,
+    )
+    status_changed_at = models.DateTimeField(default=timezone.now, editable=False)
+    # What is happening now, in words: "retry 2 of 4 at 14:05", "waiting for budget".
+    status_detail = models.CharField(max_length=255, blank=True, editable=False)
+    last_error = models.TextField(blank=True, editable=False)
+
+    enrichment_data = models.JSONField(null=True, blank=True, editable=False)
+    # Hash of the content the stored enrichment was made from.
+    enriched_hash = models.CharField(max_length=64, blank=True, editable=False)
+    processed_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    # Pipeline bookkeeping.
+    attempts = models.PositiveIntegerField(
+        default=0, editable=False, help_text="Processing attempts for the current request."
+    )
+    job_id = models.CharField(max_length=64, blank=True, editable=False)
+    # Fence token of the attempt in progress; final writes must present it.
+    processing_token = models.UUIDField(null=True, blank=True, editable=False)
+    retry_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            # People's note list: their own notes, newest first.
+            models.Index(fields=["owner", "-created_at"], name="note_owner_created_idx"),
+            # Worker, reaper, health and admin filter: notes in a status, by age.
+            models.Index(
+                fields=["processing_status", "status_changed_at"], name="note_status_age_idx"
+            ),
+            # Admin changelist default ordering.
+            models.Index(fields=["-created_at"], name="note_created_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=~Q(content=""), name="note_content_not_blank"),
+            models.CheckConstraint(
+                condition=Q(processing_status__in=ProcessingStatus.values),
+                name="note_status_valid",
+            ),
+        ]
+
+    def __str__(self):
+        return self.display_title
+
+    @property
+    def suggested_title(self) -> str:
+        return (self.enrichment_data or {}).get("title", "") if self.enrichment_data else ""
+
+    @property
+    def display_title(self) -> str:
+        return self.title or self.suggested_title or f"Note #{self.pk}"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.processing_status in ProcessingStatus.terminal()
+
+    @property
+    def enrichment_is_current(self) -> bool:
+        return bool(self.enrichment_data) and self.enriched_hash == self.content_hash

@@ -1,0 +1,260 @@
+"""Writing notes and moving them through their life. Pages, admin and commands call these.
+
+The rules kept here:
+
+* every status change goes through :func:`transition` (a compare-and-set UPDATE);
+* a note is put on the queue only after the transaction that made it QUEUED commits;
+* a note that is QUEUED with a job id is already on its way: asking again does nothing.
+"""
+
+import logging
+import uuid
+from collections.abc import Iterable
+
+from django.db import transaction
+from django.db.models import CharField, F, Value
+from django.db.models.functions import Cast, Concat
+from django.utils import timezone
+
+from enrichment import queue as delivery
+
+from .models import Note, content_hash
+from .status import InvalidTransition, ProcessingStatus, is_allowed, sources_for
+
+logger = logging.getLogger("notes.status")
+
+S = ProcessingStatus
+
+
+def transition(note_id, target, *, source=None, token=None, match=None, **fields) -> bool:
+    """Move one note to ``target`` if, and only if, it is in ``source`` right now.
+
+    ``source`` is a status or a collection of statuses (default: every status the table
+    allows to reach ``target``). ``token``, when given, must match the note's processing
+    token: that is the fence that stops a late or duplicate attempt from overwriting a
+    newer one. ``match`` adds further conditions (e.g. the job id the note waits for).
+    Extra ``fields`` are written in the same UPDATE.
+
+    Raises :class:`InvalidTransition` (and changes nothing) if the table forbids any of
+    the named source statuses from reaching ``target``. Returns True if the note moved,
+    False if it was not in a source status (someone else won the race) or is gone.
+    """
+    if source is None:
+        sources = sorted(sources_for(target))
+    elif isinstance(source, str):
+        sources = [source]
+    else:
+        sources = list(source)
+    for src in sources:
+        if not is_allowed(src, target):
+            raise InvalidTransition(src, target)
+    fields.setdefault("status_detail", "")
+    now = timezone.now()
+    # One conditional UPDATE per source status, so that the log names the real old status.
+    for src in sources:
+        qs = Note.objects.filter(pk=note_id, processing_status=src)
+        if token is not None:
+            qs = qs.filter(processing_token=token)
+        if match:
+            qs = qs.filter(**match)
+        if qs.update(processing_status=target, status_changed_at=now, **fields):
+            logger.info(
+                "Note %s: %s -> %s",
+                note_id,
+                src,
+                target,
+                extra={"note_id": note_id, "old_status": str(src), "new_status": str(target)},
+            )
+            return True
+    return False
+
+
+def _requeue_fields(job_id: str) -> dict:
+    return {
+        "job_id": job_id,
+        "processing_token": None,
+        "attempts": 0,
+        "retry_at": None,
+        "last_error": "",
+    }
+
+
+def _dispatch_on_commit(note_id: int, job_id: str, *, bulk: bool = False) -> None:
+    def deliver():
+        if not delivery.dispatch(note_id, job_id, bulk=bulk):
+            # Forget the job id that never reached Redis, so enqueue_pending finds it.
+            Note.objects.filter(pk=note_id, processing_status=S.QUEUED, job_id=job_id).update(
+                job_id=""
+            )
+
+    transaction.on_commit(deliver)
+
+
+def create_note(*, owner, content: str, title: str = "") -> Note:
+    """Save a new note as QUEUED and enqueue its enrichment after commit."""
+    with transaction.atomic():
+        note = Note.objects.create(
+            owner=owner,
+            title=title,
+            content=content,
+            content_hash=content_hash(content),
+            processing_status=S.QUEUED,
+        )
+        job_id = delivery.new_job_id(note.pk)
+        Note.objects.filter(pk=note.pk).update(job_id=job_id)
+        note.job_id = job_id
+        logger.info("Note %s created as queued", note.pk, extra={"note_id": note.pk})
+        _dispatch_on_commit(note.pk, job_id)
+    return note
+
+
+def update_note(note: Note, *, content: str | None = None, title: str | None = None) -> bool:
+    """Save a person's edits. Returns True if the content changed and enrichment was requested.
+
+    Saving without a content change does not enqueue. A content change while the note is
+    QUEUED needs nothing more (the waiting job reads the latest content); while it is
+    PROCESSING the running attempt is fenced off and the note goes back to QUEUED; once
+    finished, the note is queued again.
+    """
+    fields = {}
+    if title is not None and title != note.title:
+        fields["title"] = title
+    new_hash = content_hash(content) if content is not None else note.content_hash
+    content_changed = content is not None and new_hash != note.content_hash
+    if content_changed:
+        fields["content"] = content
+        fields["content_hash"] = new_hash
+    if not fields:
+        return False
+    with transaction.atomic():
+        fields["updated_at"] = timezone.now()
+        Note.objects.filter(pk=note.pk).update(**fields)
+        for name, value in fields.items():
+            setattr(note, name, value)
+        if content_changed:
+            _request(note.pk, sources=(S.PROCESSING, *S.terminal()), reason="content changed")
+    note.refresh_from_db(fields=["processing_status", "job_id", "status_changed_at"])
+    return content_changed
+
+
+def _request(note_id: int, *, sources, reason: str, bulk: bool = False) -> bool:
+    job_id = delivery.new_job_id(note_id)
+    if transition(note_id, S.QUEUED, source=sources, **_requeue_fields(job_id)):
+        logger.info("Note %s requeued: %s", note_id, reason, extra={"note_id": note_id})
+        _dispatch_on_commit(note_id, job_id, bulk=bulk)
+        return True
+    return False
+
+
+def reprocess_note(note_id: int, *, bulk: bool = False) -> bool:
+    """Queue a finished note again. Returns False if it is queued or processing already."""
+    with transaction.atomic():
+        return _request(note_id, sources=S.terminal(), reason="reprocess requested", bulk=bulk)
+
+
+def reprocess_notes(note_ids: Iterable[int], *, bulk: bool = True, chunk_size: int = 2000) -> int:
+    """Queue many finished notes again, in chunks, with one pipelined enqueue per chunk.
+
+    Notes that are queued or processing are left alone. Returns how many were queued.
+    Memory stays bounded whatever the number of ids.
+    """
+    total = 0
+    chunk: list[int] = []
+    for note_id in note_ids:
+        chunk.append(note_id)
+        if len(chunk) >= chunk_size:
+            total += _reprocess_chunk(chunk, bulk=bulk)
+            chunk = []
+    if chunk:
+        total += _reprocess_chunk(chunk, bulk=bulk)
+    return total
+
+
+def _reprocess_chunk(ids: list[int], *, bulk: bool) -> int:
+    batch = uuid.uuid4().hex[:16]
+    now = timezone.now()
+    with transaction.atomic():
+        moved = []
+        for src in sorted(S.terminal()):
+            qs = Note.objects.filter(pk__in=ids, processing_status=src)
+            changed = list(qs.values_list("pk", flat=True))
+            if not changed:
+                continue
+            Note.objects.filter(pk__in=changed, processing_status=src).update(
+                processing_status=S.QUEUED,
+                status_changed_at=now,
+                status_detail="",
+                job_id=Concat(Value("note-"), Cast(F("pk"), CharField()), Value(f"-{batch}")),
+                processing_token=None,
+                attempts=0,
+                retry_at=None,
+                last_error="",
+            )
+            logger.info(
+                "%d notes: %s -> %s (bulk reprocess)",
+                len(changed),
+                src,
+                S.QUEUED,
+                extra={"old_status": str(src), "new_status": str(S.QUEUED), "count": len(changed)},
+            )
+            moved.extend(changed)
+        pairs = [(pk, f"note-{pk}-{batch}") for pk in moved]
+
+        def deliver():
+            if not delivery.dispatch_many(pairs, bulk=bulk):
+                Note.objects.filter(
+                    pk__in=[pk for pk, _ in pairs],
+                    processing_status=S.QUEUED,
+                    job_id__endswith=f"-{batch}",
+                ).update(job_id="")
+
+        if pairs:
+            transaction.on_commit(deliver)
+    return len(moved)
+
+
+def enqueue_pending(*, check_redis: bool = True, chunk_size: int = 1000) -> int:
+    """Deliver every QUEUED note that has no job on the queue. Returns how many.
+
+    Finds QUEUED notes without a job id (the enqueue failed) and, with ``check_redis``,
+    QUEUED notes whose job no longer exists in Redis (Redis restarted without
+    persistence, the job expired). Each gets a new job id through a compare-and-set, so
+    running this from several places at once never produces two runs.
+    """
+    delivered = 0
+    now = timezone.now()
+    queued = (
+        Note.objects.filter(processing_status=S.QUEUED)
+        .exclude(retry_at__gt=now)
+        .values_list("pk", "job_id")
+        .order_by("pk")
+    )
+    batch: list[tuple[int, str]] = []
+
+    def flush(rows):
+        missing = rows
+        if check_redis:
+            alive = delivery.existing_job_ids([job for _, job in rows if job])
+            missing = [(pk, job) for pk, job in rows if not job or job not in alive]
+        count = 0
+        for pk, old_job in missing:
+            job_id = delivery.new_job_id(pk)
+            if Note.objects.filter(pk=pk, processing_status=S.QUEUED, job_id=old_job).update(
+                job_id=job_id
+            ):
+                if delivery.dispatch(pk, job_id):
+                    count += 1
+                else:
+                    Note.objects.filter(pk=pk, job_id=job_id).update(job_id="")
+        return count
+
+    for row in queued.iterator(chunk_size=chunk_size):
+        if not check_redis and row[1]:
+            continue
+        batch.append(row)
+        if len(batch) >= chunk_size:
+            delivered += flush(batch)
+            batch = []
+    if batch:
+        delivered += flush(batch)
+    return delivered

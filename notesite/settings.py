@@ -1,0 +1,240 @@
+"""notesite settings: one file, every value from the environment (or an optional `.env`).
+
+Every variable read here is listed, with a one-line explanation, in `.env.example`.
+A malformed value stops start-up with an ImproperlyConfigured error naming the variable.
+"""
+
+from pathlib import Path
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+if (BASE_DIR / ".env").is_file():
+    # Real environment variables win over the file.
+    environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+_TRUE = {"1", "true", "yes", "on", "y", "t"}
+_FALSE = {"0", "false", "no", "off", "n", "f", ""}
+
+
+def _invalid(name, value, expected):
+    return ImproperlyConfigured(
+        f"Environment variable {name} is invalid: expected {expected}, got {value!r}."
+    )
+
+
+def env_bool(name, default):
+    """A strict boolean: django-environ quietly reads any unknown word as False."""
+    raw = env.str(name, default=None)
+    if raw is None:
+        return default
+    value = raw.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise _invalid(name, raw, "a boolean (true/false, 1/0, yes/no, on/off)")
+
+
+def env_int(name, default, minimum=None):
+    try:
+        value = env.int(name, default=default)
+    except (TypeError, ValueError):
+        raise _invalid(name, env.str(name), "a whole number") from None
+    if minimum is not None and value < minimum:
+        raise _invalid(name, value, f"a whole number >= {minimum}")
+    return value
+
+
+def env_float(name, default, minimum=None):
+    try:
+        value = env.float(name, default=default)
+    except (TypeError, ValueError):
+        raise _invalid(name, env.str(name), "a number") from None
+    if minimum is not None and value < minimum:
+        raise _invalid(name, value, f"a number >= {minimum}")
+    return value
+
+
+def env_choice(name, default, choices):
+    value = env.str(name, default=default).strip().lower()
+    if value not in choices:
+        raise _invalid(name, value, "one of " + ", ".join(sorted(choices)))
+    return value
+
+
+# --- Core -------------------------------------------------------------------
+
+DEBUG = env_bool("DEBUG", False)
+
+SECRET_KEY = env.str("SECRET_KEY", default="")
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "Environment variable SECRET_KEY is required when DEBUG is off "
+            "(set DEBUG=true for local development)."
+        )
+    # Development only: DEBUG must be on for this key to ever be used.
+    SECRET_KEY = "django-insecure-development-only-key-never-used-in-production"
+
+ALLOWED_HOSTS = env.list(
+    "ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"] if DEBUG else []
+)
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.postgres",
+    "django_rq",
+    "notes",
+    "enrichment",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "notesite.urls"
+WSGI_APPLICATION = "notesite.wsgi.application"
+ASGI_APPLICATION = "notesite.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database ---------------------------------------------------------------
+
+try:
+    DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+except (ImproperlyConfigured, ValueError, KeyError) as exc:
+    raise _invalid("DATABASE_URL", "<hidden>", f"a database URL ({exc})") from None
+DATABASES["default"].setdefault("CONN_MAX_AGE", env_int("DATABASE_CONN_MAX_AGE", 60, minimum=0))
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # A file database shared by the web server and worker processes: wait for locks
+    # instead of failing at once, and give tests a file (not :memory:) so that a real
+    # worker process can read what a test wrote.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("timeout", 20)
+    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "test-db.sqlite3")}
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Redis and queues -------------------------------------------------------
+
+REDIS_TIMEOUT = env_float("REDIS_TIMEOUT", 10, minimum=0.1)
+
+
+def _redis_url():
+    url = env.str("REDIS_URL", default="")
+    if not url:
+        scheme = "rediss" if env_bool("REDIS_SSL", False) else "redis"
+        host = env.str("REDIS_HOST", default="localhost")
+        port = env_int("REDIS_PORT", 6379, minimum=1)
+        db = env_int("REDIS_DB", 0, minimum=0)
+        password = env.str("REDIS_PASSWORD", default="")
+        auth = f":{quote(password, safe='')}@" if password else ""
+        url = f"{scheme}://{auth}{host}:{port}/{db}"
+    parts = urlsplit(url)
+    if parts.scheme not in {"redis", "rediss", "unix"}:
+        raise _invalid("REDIS_URL", "<hidden>", "a redis://, rediss:// or unix:// URL")
+    # Short socket timeouts so that a hung Redis never hangs a web request for long;
+    # RQ raises the read timeout of its own worker connection above its BLPOP timeout.
+    query = dict(parse_qsl(parts.query))
+    query.setdefault("socket_timeout", str(REDIS_TIMEOUT))
+    query.setdefault("socket_connect_timeout", str(REDIS_TIMEOUT))
+    query.setdefault("health_check_interval", "30")
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+REDIS_URL = _redis_url()
+
+QUEUE_JOB_TIMEOUT = env_int("QUEUE_JOB_TIMEOUT", 600, minimum=1)
+QUEUE_JOB_TTL = env_int("QUEUE_JOB_TTL", 3600, minimum=1)
+
+# Fresh notes go to ENRICHMENT_QUEUE; bulk reprocessing goes to the bulk queue, which
+# workers drain only when the main queue is empty, so a backlog never starves new notes.
+ENRICHMENT_QUEUE = "note_enrichment"
+ENRICHMENT_BULK_QUEUE = "note_enrichment_bulk"
+
+RQ_QUEUES = {
+    name: {"URL": REDIS_URL, "DEFAULT_TIMEOUT": QUEUE_JOB_TIMEOUT}
+    for name in (ENRICHMENT_QUEUE, ENRICHMENT_BULK_QUEUE)
+}
+RQ_SHOW_ADMIN_LINK = True
+# We enqueue from our own transaction.on_commit hooks (enrichment.queue), so that a failed
+# enqueue is caught, logged with the note id and left for `enqueue_pending` to repair.
+RQ = {"COMMIT_MODE": "auto"}
+
+# --- Enrichment -------------------------------------------------------------
+
+# "local", "openai", or the dotted path of an enricher class (a seam for custom backends).
+ENRICHMENT_BACKEND = env.str("ENRICHMENT_BACKEND", default="local").strip()
+if ENRICHMENT_BACKEND not in {"local", "openai"} and "." not in ENRICHMENT_BACKEND:
+    raise _invalid("ENRICHMENT_BACKEND", ENRICHMENT_BACKEND, "local, openai or a dotted class path")
+# Transient provider faults are retried up to this many times, with exponential backoff.
+ENRICHMENT_MAX_RETRIES = env_int("ENRICHMENT_MAX_RETRIES", 4, minimum=0)
+ENRICHMENT_RETRY_BASE_DELAY = env_float("ENRICHMENT_RETRY_BASE_DELAY", 10, minimum=0)
+
+# --- Auth, i18n, static -----------------------------------------------------
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = env.str("TIME_ZONE", default="UTC")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"] if (BASE_DIR / "static").is_dir() else []
+
+# --- Logging ----------------------------------------------------------------
+
+LOG_LEVEL = env_choice("LOG_LEVEL", "info", {"debug", "info", "warning", "error"}).upper()
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+    },
+    "handlers": {
+        "stdout": {"class": "logging.StreamHandler", "formatter": "text"},
+    },
+    "root": {"handlers": ["stdout"], "level": LOG_LEVEL},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+    },
+}

@@ -1,0 +1,81 @@
+"""`make run`: migrate, make sure an admin exists, then run Redis (if needed), a worker and
+the web server together. Ctrl-C stops everything.
+
+With REDIS_URL set, that Redis is used. Otherwise a Redis answering on localhost:6379 is
+used, and if none answers, a real redis-server from the project's dependencies is started
+(data kept in .dev-redis/). DATABASE_URL defaults to a SQLite file in the project.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from notesite.embedded_redis import EmbeddedRedis, redis_answers  # noqa: E402
+
+PY = sys.executable
+
+
+def manage(*args, env):
+    subprocess.run([PY, "manage.py", *args], cwd=ROOT, env=env, check=True)
+
+
+def main() -> int:
+    env = dict(os.environ)
+    env.setdefault("DEBUG", "true")
+    env.setdefault("LOG_FORMAT", "text")
+    port = env.get("PORT", "8000")
+    redis = None
+    if not env.get("REDIS_URL"):
+        if redis_answers("127.0.0.1", 6379):
+            env["REDIS_URL"] = "redis://127.0.0.1:6379/0"
+            print("Using the Redis server on localhost:6379.")
+        else:
+            redis = EmbeddedRedis(directory=ROOT / ".dev-redis", persistent=True).start()
+            env["REDIS_URL"] = redis.url
+            print(f"Started an embedded Redis server on port {redis.port}.")
+
+    children: list[subprocess.Popen] = []
+    try:
+        manage("migrate", "--noinput", env=env)
+        manage("ensure_admin", env=env)
+        commands = [
+            [
+                PY,
+                "manage.py",
+                "rqworker",
+                "--with-scheduler",
+                "note_enrichment",
+                "note_enrichment_bulk",
+            ],
+            [PY, "manage.py", "runserver", f"127.0.0.1:{port}"],
+        ]
+        for command in commands:
+            children.append(subprocess.Popen(command, cwd=ROOT, env=env))
+        print(f"\nnotesite is running: http://127.0.0.1:{port}/admin/ (Ctrl-C stops it)\n")
+        while all(child.poll() is None for child in children):
+            time.sleep(0.5)
+        return next(c.returncode for c in children if c.returncode is not None) or 1
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signal.SIGINT)
+        for child in children:
+            try:
+                child.wait(20)
+            except subprocess.TimeoutExpired:
+                child.kill()
+        if redis:
+            redis.stop()
+        print("notesite stopped.")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,25 @@
+"""Loaded with -p before Django settings are read: the test environment.
+
+Real environment variables win, so CI can point the suite at PostgreSQL and Redis.
+Redis: REDIS_URL if set; else the server on localhost:6379 (database 15); else a real
+redis-server started here from the project's dependencies, stopped when the run ends.
+"""
+
+import atexit
+import os
+
+from notesite.embedded_redis import EmbeddedRedis, redis_answers
+
+os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-production")
+os.environ.setdefault("DEBUG", "false")
+os.environ.setdefault("ALLOWED_HOSTS", "testserver,localhost,127.0.0.1")
+os.environ.setdefault("ENRICHMENT_RETRY_BASE_DELAY", "0.2")
+os.environ.setdefault("LOG_LEVEL", "warning")
+
+if not os.environ.get("REDIS_URL"):
+    if redis_answers("127.0.0.1", 6379):
+        os.environ["REDIS_URL"] = "redis://127.0.0.1:6379/15"
+    else:
+        _server = EmbeddedRedis().start()
+        atexit.register(_server.stop)
+        os.environ["REDIS_URL"] = _server.url
