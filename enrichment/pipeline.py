@@ -32,6 +32,7 @@ from .errors import (
     PermanentEnrichmentError,
     TransientEnrichmentError,
 )
+from .models import EnrichmentRun, RunOutcome
 from .schema import stored_form
 
 logger = logging.getLogger(__name__)
@@ -48,6 +49,30 @@ class Attempt:
     content: str
     content_hash: str
     attempt: int
+    run_id: int | None = None
+    started: float = 0.0
+
+    def finish_run(self, outcome: str, exc: BaseException | None = None, result=None) -> None:
+        """Close this attempt's run-history row."""
+        if self.run_id is None:
+            return
+        fields = {
+            "outcome": outcome,
+            "finished_at": timezone.now(),
+            "duration_ms": round((time.monotonic() - self.started) * 1000),
+        }
+        if exc is not None:
+            fields["error_kind"] = getattr(exc, "kind", "unexpected")
+            fields["error_message"] = _reason(exc)
+        usage = result if result is not None else getattr(exc, "usage", None)
+        if usage is not None:
+            for name in ("input_tokens", "output_tokens", "provider_calls", "model"):
+                value = getattr(usage, name, None)
+                if value:
+                    fields[name] = value
+            if getattr(usage, "prompt_version", ""):
+                fields["prompt_version"] = usage.prompt_version
+        EnrichmentRun.objects.filter(pk=self.run_id).update(**fields)
 
 
 def claim(note_id: int, job_id: str | None) -> Attempt | None:
@@ -71,7 +96,24 @@ def claim(note_id: int, job_id: str | None) -> Attempt | None:
     )
     if row is None:  # deleted or re-queued between the two statements
         return None
-    return Attempt(note_id, job_id, token, row["content"], row["content_hash"], row["attempts"])
+    attempt = Attempt(
+        note_id,
+        job_id,
+        token,
+        row["content"],
+        row["content_hash"],
+        row["attempts"],
+        started=time.monotonic(),
+    )
+    attempt.run_id = EnrichmentRun.objects.create(
+        note_id=note_id,
+        attempt=attempt.attempt,
+        job_id=job_id or "",
+        backend=settings.ENRICHMENT_BACKEND,
+        content_hash=attempt.content_hash,
+        started_at=timezone.now(),
+    ).pk
+    return attempt
 
 
 def _reason(exc: BaseException) -> str:
@@ -145,6 +187,18 @@ def _wait_for_budget(attempt: Attempt, exc: BudgetExhausted) -> str:
     return "waiting"
 
 
+def _end_attempt(attempt: Attempt, status, reason: str, outcome, exc) -> None:
+    transition(
+        attempt.note_id,
+        status,
+        source=S.PROCESSING,
+        token=attempt.token,
+        last_error=reason[:MAX_ERROR_LENGTH],
+        processing_token=None,
+    )
+    attempt.finish_run(outcome, exc)
+
+
 def run(note_id: int, job_id: str | None = None) -> str:
     """Run one attempt. Returns the outcome: completed, failed, retry, waiting, skipped,
     superseded. Unexpected exceptions mark the note ERROR and are re-raised."""
@@ -154,50 +208,33 @@ def run(note_id: int, job_id: str | None = None) -> str:
         logger.info("Note %s is gone or taken by another run", note_id, extra=log_extra)
         return "skipped"
     log_extra["attempt"] = attempt.attempt
-    started = time.monotonic()
     try:
         result = get_enricher().enrich(attempt.content)
     except TransientEnrichmentError as exc:
         logger.warning("Note %s: transient failure: %s", note_id, _reason(exc), extra=log_extra)
-        return _schedule_retry(attempt, exc)
+        outcome = _schedule_retry(attempt, exc)
+        attempt.finish_run(RunOutcome.RETRY if outcome == "retry" else RunOutcome.FAILED, exc)
+        return outcome
     except BudgetExhausted as exc:
         logger.info("Note %s waits: %s", note_id, exc, extra=log_extra)
+        attempt.finish_run(RunOutcome.WAITING, exc)
         return _wait_for_budget(attempt, exc)
     except (PermanentEnrichmentError, ValidationError) as exc:
         if isinstance(exc, ValidationError):
             exc = InvalidEnrichmentError(f"The enrichment did not match the schema: {exc}")
         logger.warning("Note %s failed: %s", note_id, _reason(exc), extra=log_extra)
-        transition(
-            note_id,
-            S.FAILED,
-            source=S.PROCESSING,
-            token=attempt.token,
-            last_error=_reason(exc),
-            processing_token=None,
-        )
+        _end_attempt(attempt, S.FAILED, _reason(exc), RunOutcome.FAILED, exc)
         return "failed"
     except JobTimeoutException:
+        # Handled on purpose, then re-raised so RQ records the timeout as well.
         reason = f"Enrichment took longer than QUEUE_JOB_TIMEOUT ({settings.QUEUE_JOB_TIMEOUT} s)."
-        transition(
-            note_id,
-            S.ERROR,
-            source=S.PROCESSING,
-            token=attempt.token,
-            last_error=reason,
-            processing_token=None,
-        )
+        _end_attempt(attempt, S.ERROR, reason, RunOutcome.ERROR, PermanentEnrichmentError(reason))
         raise
     except Exception as exc:
-        transition(
-            note_id,
-            S.ERROR,
-            source=S.PROCESSING,
-            token=attempt.token,
-            last_error=f"{type(exc).__name__}: {_reason(exc)}",
-            processing_token=None,
-        )
+        reason = f"{type(exc).__name__}: {_reason(exc)}"
+        _end_attempt(attempt, S.ERROR, reason, RunOutcome.ERROR, exc)
         raise
-    duration_ms = round((time.monotonic() - started) * 1000)
+    duration_ms = round((time.monotonic() - attempt.started) * 1000)
     data = stored_form(
         result.enrichment,
         backend=result.backend,
@@ -217,6 +254,7 @@ def run(note_id: int, job_id: str | None = None) -> str:
         last_error="",
     )
     log_extra["duration_ms"] = duration_ms
+    attempt.finish_run(RunOutcome.COMPLETED if stored else RunOutcome.SUPERSEDED, result=result)
     if not stored:
         # The content changed or the attempt was given up on while we worked: the result
         # belongs to an old version and is dropped; the newer request is already queued.

@@ -26,6 +26,7 @@ class EnrichmentResult:
     prompt_version: str = ""
     input_tokens: int = 0
     output_tokens: int = 0
+    provider_calls: int = 0
 
 
 class Enricher(Protocol):

@@ -192,3 +192,25 @@ def test_a_late_attempt_cannot_overwrite_a_newer_one(user):
     from notes.services import transition
 
     assert not transition(note.pk, S.COMPLETED, source=S.PROCESSING, token=uuid.uuid4())
+
+
+def test_every_attempt_is_recorded_in_the_run_history(user, monkeypatch, fake_redis):
+    from enrichment.models import EnrichmentRun
+
+    def flaky(content):
+        raise TransientEnrichmentError("429 Too Many Requests")
+
+    note = queued_note(user)
+    use_enricher(monkeypatch, flaky)
+    pipeline.run(note.pk, "job-1")
+    monkeypatch.setattr(pipeline, "get_enricher", LocalEnricher)
+    pipeline.run(note.pk, Note.objects.get(pk=note.pk).job_id)
+
+    runs = list(EnrichmentRun.objects.filter(note=note).order_by("attempt"))
+    assert [(r.attempt, r.outcome, r.error_kind) for r in runs] == [
+        (1, "retry", "transient"),
+        (2, "completed", ""),
+    ]
+    assert runs[0].error_message == "429 Too Many Requests"
+    assert all(r.finished_at and r.duration_ms is not None for r in runs)
+    assert runs[1].job_id == Note.objects.get(pk=note.pk).job_id
