@@ -47,6 +47,9 @@ class Note(models.Model):
     # Fence token of the attempt in progress; final writes must present it.
     processing_token = models.UUIDField(null=True, blank=True, editable=False)
     retry_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Attempts of the current request that the reaper found lost (worker killed, job gone)
+    # and queued again; past ENRICHMENT_MAX_REAPS the note is ERROR instead.
+    reap_count = models.PositiveIntegerField(default=0, editable=False)
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -202,6 +202,23 @@ if ENRICHMENT_BACKEND not in {"local", "openai"} and "." not in ENRICHMENT_BACKE
 ENRICHMENT_MAX_RETRIES = env_int("ENRICHMENT_MAX_RETRIES", 4, minimum=0)
 ENRICHMENT_RETRY_BASE_DELAY = env_float("ENRICHMENT_RETRY_BASE_DELAY", 10, minimum=0)
 
+# --- Reliability: reaper, worker liveness, graceful shutdown -----------------
+
+# A PROCESSING note whose attempt started longer ago than this is stuck, whatever Redis
+# says (the work horse kills itself at QUEUE_JOB_TIMEOUT, so by then nothing works on it).
+ENRICHMENT_STUCK_AFTER = env_int("ENRICHMENT_STUCK_AFTER", QUEUE_JOB_TIMEOUT + 120, minimum=1)
+# How often the reaper runs (`manage.py rqcron enrichment.cron`).
+ENRICHMENT_REAPER_INTERVAL = env_int("ENRICHMENT_REAPER_INTERVAL", 60, minimum=1)
+# Lost attempts (worker killed, job vanished) requeued per request before the note is ERROR.
+ENRICHMENT_MAX_REAPS = env_int("ENRICHMENT_MAX_REAPS", 3, minimum=0)
+# Seconds a worker lets its current job finish after SIGTERM; then the note is queued again.
+ENRICHMENT_SHUTDOWN_GRACE = env_int("ENRICHMENT_SHUTDOWN_GRACE", 20, minimum=1)
+# A busy worker that has not sent a heartbeat for this many seconds counts as dead, and
+# its job as abandoned. Workers send a heartbeat every third of it.
+WORKER_LIVENESS_TTL = env_int("WORKER_LIVENESS_TTL", 90, minimum=3)
+# Every `rqworker` uses this class: liveness marks, graceful shutdown, Redis outages.
+RQ["WORKER_CLASS"] = "enrichment.worker.NoteWorker"
+
 # --- Auth, i18n, static -----------------------------------------------------
 
 AUTH_PASSWORD_VALIDATORS = [
