@@ -121,7 +121,7 @@ def _lost_reason(note: dict, state: _JobState | None, *, now, trust_missing: boo
     return None
 
 
-def _needs_delivery(state: _JobState | None) -> bool:
+def _needs_delivery(note: dict, state: _JobState | None, now) -> bool:
     """Whether a QUEUED note's job will never claim it.
 
     Redelivering is always safe here, even on doubtful evidence: the old job, should it
@@ -131,6 +131,13 @@ def _needs_delivery(state: _JobState | None) -> bool:
         return True
     if state.alive:
         return False
+    if state.status == JobStatus.SCHEDULED:
+        # A delayed retry is moved to its queue by the scheduler process of some worker;
+        # that process exits when Redis goes away and RQ restarts it only every ten
+        # minutes. A retry overdue by more than a liveness period is delivered by us.
+        due = note["retry_at"]
+        overdue = timedelta(seconds=settings.WORKER_LIVENESS_TTL)
+        return due is None or now - due > overdue
     return state.status in ENDED or state.status == JobStatus.STARTED
 
 
@@ -231,13 +238,13 @@ def reap() -> ReapReport:
         .exclude(retry_at__gt=now)
         # A note queued a moment ago may still be inside its transaction's on-commit hook.
         .filter(status_changed_at__lt=now - timedelta(seconds=2))
-        .values(*fields)
+        .values(*fields, "retry_at")
         .order_by("pk")
     )
     for rows in _chunks(queued):
         states = _job_states(connection, [r["job_id"] for r in rows if r["job_id"]])
         for note in rows:
-            if _needs_delivery(states.get(note["job_id"])):
+            if _needs_delivery(note, states.get(note["job_id"]), now):
                 _deliver_queued(note, report)
     if report.requeued or report.errored or report.delivered:
         logger.warning("Reaper: %s", report)
