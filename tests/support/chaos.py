@@ -19,7 +19,7 @@ from django.db import connection
 from notes.models import Note
 from notes.status import ProcessingStatus
 from notesite.embedded_redis import EmbeddedRedis
-from tests.support.enrichers import CALLS_BY_HASH_KEY, CALLS_KEY, COUNTER_URL_ENV
+from tests.support.enrichers import CALLING_KEY, CALLS_BY_HASH_KEY, CALLS_KEY, COUNTER_URL_ENV
 from tests.support.workers import ROOT, database_url, wait_until, worker_command
 
 S = ProcessingStatus
@@ -104,6 +104,15 @@ class Cluster:
             return None
 
         return wait_until(find, timeout=timeout, interval=0.02, message="waiting for a horse")
+
+    def calling_horse(self, worker: subprocess.Popen, timeout: float = 10) -> psutil.Process:
+        """The worker's horse, once it is waiting for the provider (a note is claimed)."""
+
+        def find():
+            horse = self.horse_of(worker)
+            return horse if self.counter.exists(CALLING_KEY.format(horse.pid)) else None
+
+        return wait_until(find, timeout=timeout, interval=0.01, message="for a calling horse")
 
     def stop_redis(self) -> None:
         self.redis.stop()

@@ -68,6 +68,7 @@ class FlakyEnricher(LocalEnricher):
 # Counters live on a Redis that the chaos tests never stop (the queues use a private one).
 COUNTER_URL_ENV = "TEST_COUNTER_REDIS_URL"
 CALLS_BY_HASH_KEY = "test:calls-by-hash"
+CALLING_KEY = "test:calling:{}"
 
 
 def counter_connection():
@@ -93,10 +94,13 @@ class ChaosEnricher(LocalEnricher):
         with conn.pipeline() as pipe:
             pipe.incr(CALLS_KEY)
             pipe.hincrby(CALLS_BY_HASH_KEY, content_hash(content), 1)
+            # Lets a test kill this process exactly while it waits for the "provider".
+            pipe.set(CALLING_KEY.format(os.getpid()), content_hash(content), ex=60)
             pipe.execute()
         delay = float(os.environ.get("TEST_ENRICH_DELAY", "0"))
         if delay:
             time.sleep(delay)
+        conn.delete(CALLING_KEY.format(os.getpid()))
         if random.random() < float(os.environ.get("TEST_FAIL_RATE", "0")):
             raise TransientEnrichmentError("503 from provider (injected)", retry_after=0)
         return super().enrich(content)
