@@ -61,6 +61,10 @@ class NoteWorker(HerokuWorker):
     """RQ's forking worker with liveness marks, a shutdown grace period and Redis-outage
     tolerance. See the module docstring."""
 
+    # RQ backs off up to 60 s between reconnection attempts; notes wait for that long
+    # after Redis is back. 10 s keeps an outage's tail short at negligible cost.
+    max_connection_wait_time = 10.0
+
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("job_monitoring_interval", heartbeat_interval())
         super().__init__(*args, **kwargs)

@@ -96,7 +96,10 @@ def test_b_sigkilled_worker_takes_its_horse_along_and_loses_no_note(make_cluster
     assert all(n.processing_status == S.COMPLETED for n in notes)
     lost = list(abandoned_runs(ids))
     assert len(lost) == 1
-    assert "stopped sending heartbeats" in lost[0].error_message
+    # Found by its missing heartbeats, or after RQ's registry cleanup (which the
+    # replacement worker runs at start) marked the orphaned job failed.
+    reason = lost[0].error_message
+    assert "stopped sending heartbeats" in reason or "ended (failed)" in reason
     assert sum(calls.values()) <= len(ids) + 1
 
 
@@ -232,6 +235,7 @@ def test_h_notes_saved_while_redis_is_down_are_delivered_when_it_returns(make_cl
     cluster = make_cluster(TEST_ENRICH_DELAY=0.02)
     workers = [cluster.start_worker(), cluster.start_worker()]
     cluster.start_cron()
+    cluster.wait_for_workers(2)
     cluster.stop_redis()
 
     ids = make_notes(100)  # people keep writing

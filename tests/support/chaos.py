@@ -14,7 +14,9 @@ import time
 from collections import Counter
 
 import psutil
+import redis
 from django.db import connection
+from rq import Worker
 
 from notes.models import Note
 from notes.status import ProcessingStatus
@@ -75,6 +77,11 @@ class Cluster:
         worker = self._spawn(worker_command("--with-scheduler"), f"worker{len(self.workers)}")
         self.workers.append(worker)
         return worker
+
+    def wait_for_workers(self, count: int, timeout: float = 30) -> None:
+        """Until ``count`` workers have registered with Redis (they are listening)."""
+        conn = redis.Redis.from_url(self.redis.url)
+        wait_until(lambda: Worker.count(connection=conn) >= count, timeout=timeout)
 
     def start_cron(self) -> None:
         """The reaper, exactly as deployed: `manage.py rqcron enrichment.cron`."""
