@@ -16,7 +16,7 @@ from enrichment.models import EnrichmentRun, RunOutcome
 from enrichment.worker import alive_key
 from notes.models import Note
 from notes.status import ProcessingStatus
-from tests.factories import make_note
+from tests.factories import make_note, make_user
 
 S = ProcessingStatus
 pytestmark = pytest.mark.integration
@@ -28,9 +28,10 @@ def redis_up_for_long(monkeypatch):
     monkeypatch.setattr(reaper, "_redis_uptime", lambda conn: 10_000.0)
 
 
-def processing_note(job_id=None, *, age=5, reap_count=0, with_run=True):
+def processing_note(job_id=None, *, age=5, reap_count=0, with_run=True, owner=None):
     job_id = job_id or f"note-x-{uuid.uuid4().hex[:16]}"
     note = make_note(
+        owner,
         status=S.PROCESSING,
         job_id=job_id,
         processing_token=uuid.uuid4(),
@@ -83,7 +84,7 @@ def test_a_processing_note_whose_job_vanished_is_queued_again_under_a_new_job(db
 def test_a_job_ended_by_a_killed_work_horse_is_requeued(db, redis_conn):
     note = processing_note()
     enqueued_job(note, JobStatus.FAILED)
-    delivery.get_queue().empty()
+    redis_conn.delete(delivery.get_queue().key)  # taken off the queue, hash kept
 
     reaper.reap()
 
@@ -95,7 +96,7 @@ def test_a_job_ended_by_a_killed_work_horse_is_requeued(db, redis_conn):
 def test_a_started_job_whose_worker_stopped_heartbeating_is_requeued(db, redis_conn):
     note = processing_note()
     enqueued_job(note, JobStatus.STARTED)
-    delivery.get_queue().empty()
+    redis_conn.delete(delivery.get_queue().key)  # taken off the queue, hash kept
 
     reaper.reap()
 
@@ -188,7 +189,7 @@ def test_a_queued_note_whose_job_failed_before_claiming_is_delivered(db, redis_c
     Note.objects.filter(pk=note.pk).update(status_changed_at=timezone.now() - timedelta(seconds=5))
     note.refresh_from_db()
     enqueued_job(note, JobStatus.FAILED)
-    delivery.get_queue().empty()
+    redis_conn.delete(delivery.get_queue().key)  # taken off the queue, hash kept
 
     assert reaper.reap().delivered == 1
     assert Note.objects.get(pk=note.pk).job_id != "note-1-aaaa"
@@ -221,7 +222,8 @@ def test_a_retry_overdue_because_no_scheduler_runs_is_delivered(db, redis_conn):
 
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_reapers_requeue_each_lost_attempt_exactly_once(redis_conn):
-    notes = [processing_note() for _ in range(20)]
+    owner = make_user()
+    notes = [processing_note(owner=owner) for _ in range(20)]
     reports = []
 
     def run():
