@@ -22,6 +22,7 @@ from tests.support.chaos import (
     FAST_SETTINGS,
     assert_every_note_settled_correctly,
     kill_database_connections,
+    other_database_connections,
 )
 from tests.support.workers import wait_until
 
@@ -140,6 +141,9 @@ def test_d_database_connections_killed_mid_run(make_cluster, make_notes):
     # A result whose connection died is written on a new connection, not paid again;
     # only a connection killed around the claim costs a second call.
     assert sum(calls.values()) <= len(ids) + 2 * 4
+    # Idle workers hold no database connection: the main process never opens one, so
+    # none can leak into forked horses (each horse's dies with it).
+    wait_until(lambda: other_database_connections() == 0, timeout=10)
 
 
 def test_e_a_third_of_provider_calls_fail_transiently(make_cluster, make_notes):

@@ -193,6 +193,16 @@ def kill_database_connections() -> int:
         return cursor.fetchone()[0]
 
 
+def other_database_connections() -> int:
+    """Connections to the test database other than this test's own."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        return cursor.fetchone()[0]
+
+
 def assert_every_note_settled_correctly(notes, calls_by_hash: Counter, *, max_calls: int) -> None:
     """The promises of docs/reliability.md, for a batch of settled notes.
 
