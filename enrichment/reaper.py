@@ -30,7 +30,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.db.models import F
 from django.utils import timezone
-from redis.exceptions import RedisError
+from redis.exceptions import RedisError, ResponseError
 from rq.job import Job, JobStatus
 
 from notes.models import Note
@@ -83,8 +83,8 @@ def _job_states(connection, job_ids: list[str]) -> dict[str, _JobState]:
         raw = pipe.execute()
     # RQ's own evidence: a started-registry entry whose score (expiry) is in the future.
     now_ts = timezone.now().timestamp()
-    for name in (settings.ENRICHMENT_QUEUE, settings.ENRICHMENT_BULK_QUEUE):
-        key = delivery.get_queue(name == settings.ENRICHMENT_BULK_QUEUE).started_job_registry.key
+    for bulk in (False, True):
+        key = delivery.get_queue(bulk).started_job_registry.key
         for member in connection.zrangebyscore(key, now_ts, "+inf"):
             job_id = member.decode().rsplit(":", 1)[0]
             registries[job_id] = True
@@ -100,7 +100,12 @@ def _job_states(connection, job_ids: list[str]) -> dict[str, _JobState]:
 
 
 def _redis_uptime(connection) -> float:
-    return float(connection.info("server").get("uptime_in_seconds", 0))
+    """Seconds since Redis started. Where INFO is not allowed (some managed services),
+    Redis is taken to have been up for long: STUCK_AFTER stays the backstop."""
+    try:
+        return float(connection.info("server").get("uptime_in_seconds", 0))
+    except ResponseError:
+        return float("inf")
 
 
 def _lost_reason(note: dict, state: _JobState | None, *, now, trust_missing: bool) -> str | None:

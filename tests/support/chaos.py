@@ -70,8 +70,9 @@ class Cluster:
     # --- processes ----------------------------------------------------------------
 
     def _spawn(self, command, log_name):
-        log = open(self.redis.directory / f"{log_name}.log", "ab")  # noqa: SIM115
-        return subprocess.Popen(command, cwd=ROOT, env=self.env, stdout=log, stderr=log)
+        with open(self.redis.directory / f"{log_name}.log", "ab") as log:
+            # The child keeps its own copy of the file descriptor.
+            return subprocess.Popen(command, cwd=ROOT, env=self.env, stdout=log, stderr=log)
 
     def start_worker(self) -> subprocess.Popen:
         worker = self._spawn(worker_command("--with-scheduler"), f"worker{len(self.workers)}")
