@@ -27,6 +27,7 @@ import signal
 from django.conf import settings
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
+from rq.queue import Queue
 from rq.worker import HerokuWorker
 
 logger = logging.getLogger(__name__)
@@ -57,6 +58,30 @@ def _die_with_parent() -> None:
         libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
 
 
+def _with_maintenance_queue(queues):
+    """The given queues, preceded by the maintenance queue (the reaper's).
+
+    Only for a worker that is about to work (it has queues); RQ also builds workers with
+    no queues to describe the ones registered in Redis.
+    """
+    queues = [queues] if isinstance(queues, str | Queue) else list(queues)
+    if not queues:
+        return queues
+    names = [q if isinstance(q, str) else q.name for q in queues]
+    if settings.ENRICHMENT_MAINTENANCE_QUEUE in names:
+        return queues
+    first = queues[0]
+    if isinstance(first, str):
+        return [settings.ENRICHMENT_MAINTENANCE_QUEUE, *queues]
+    maintenance = type(first)(
+        settings.ENRICHMENT_MAINTENANCE_QUEUE,
+        connection=first.connection,
+        job_class=first.job_class,
+        serializer=first.serializer,
+    )
+    return [maintenance, *queues]
+
+
 class NoteWorker(HerokuWorker):
     """RQ's forking worker with liveness marks, a shutdown grace period and Redis-outage
     tolerance. See the module docstring."""
@@ -65,9 +90,9 @@ class NoteWorker(HerokuWorker):
     # after Redis is back. 10 s keeps an outage's tail short at negligible cost.
     max_connection_wait_time = 10.0
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, queues, *args, **kwargs):
         kwargs.setdefault("job_monitoring_interval", heartbeat_interval())
-        super().__init__(*args, **kwargs)
+        super().__init__(_with_maintenance_queue(queues), *args, **kwargs)
         self.imminent_shutdown_delay = settings.ENRICHMENT_SHUTDOWN_GRACE
 
     # --- liveness -----------------------------------------------------------------

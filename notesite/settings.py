@@ -218,6 +218,10 @@ ENRICHMENT_SHUTDOWN_GRACE = env_int("ENRICHMENT_SHUTDOWN_GRACE", 20, minimum=1)
 WORKER_LIVENESS_TTL = env_int("WORKER_LIVENESS_TTL", 90, minimum=3)
 # Every `rqworker` uses this class: liveness marks, graceful shutdown, Redis outages.
 RQ["WORKER_CLASS"] = "enrichment.worker.NoteWorker"
+# The reaper's queue. Every NoteWorker listens to it before the queues it is given, so the
+# reaper runs within seconds even behind a backlog of thousands of notes.
+ENRICHMENT_MAINTENANCE_QUEUE = "note_maintenance"
+RQ_QUEUES[ENRICHMENT_MAINTENANCE_QUEUE] = {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 300}
 
 # --- Auth, i18n, static -----------------------------------------------------
 

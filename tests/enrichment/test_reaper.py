@@ -262,4 +262,15 @@ def test_the_cron_config_runs_the_reaper_every_interval(settings):
     (job,) = scheduler.get_jobs()
     assert job.func is reaper.run_reaper
     assert job.interval == settings.ENRICHMENT_REAPER_INTERVAL
-    assert job.queue_name == settings.ENRICHMENT_QUEUE
+    assert job.queue_name == settings.ENRICHMENT_MAINTENANCE_QUEUE
+
+
+def test_every_worker_takes_the_reapers_queue_before_note_queues(settings):
+    from django_rq.workers import get_worker
+
+    worker = get_worker(settings.ENRICHMENT_QUEUE, settings.ENRICHMENT_BULK_QUEUE)
+    assert worker.queue_names() == [
+        settings.ENRICHMENT_MAINTENANCE_QUEUE,
+        settings.ENRICHMENT_QUEUE,
+        settings.ENRICHMENT_BULK_QUEUE,
+    ]
