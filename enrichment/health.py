@@ -24,6 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import redis
 from django.conf import settings
@@ -51,11 +52,18 @@ _RANK = {OK: 0, DEGRADED: 1, DOWN: 2}
 _pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="health-check")
 
 
+# Options in the URL win over keyword arguments in redis-py, and REDIS_URL carries the
+# (long) REDIS_TIMEOUT: drop them so that the monitoring timeouts apply.
+_URL_TIMEOUT_OPTIONS = {"socket_timeout", "socket_connect_timeout", "health_check_interval"}
+
+
 @lru_cache(maxsize=4)
 def _redis_client(url: str, timeout: float) -> redis.Redis:
+    parts = urlsplit(url)
+    query = [(k, v) for k, v in parse_qsl(parts.query) if k not in _URL_TIMEOUT_OPTIONS]
     # No retries: a retry with backoff would multiply the timeout.
     return redis.Redis.from_url(
-        url,
+        urlunsplit(parts._replace(query=urlencode(query))),
         socket_timeout=timeout,
         socket_connect_timeout=timeout,
         retry=Retry(NoBackoff(), 0),
