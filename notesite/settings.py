@@ -224,7 +224,7 @@ STATICFILES_DIRS = [BASE_DIR / "static"] if (BASE_DIR / "static").is_dir() else 
 
 LOG_LEVEL = env_choice("LOG_LEVEL", "info", {"debug", "info", "warning", "error"}).upper()
 # JSON lines for log shippers in production; readable text while developing.
-LOG_FORMAT = env_choice("LOG_FORMAT", "text" if DEBUG else "json", {"json", "text"})
+LOG_FORMAT = env_choice("LOG_FORMAT", "", {"json", "text", ""}) or ("text" if DEBUG else "json")
 # Optional: also append the same lines to this file (stdout always gets them).
 LOG_FILE = env.str("LOG_FILE", default="").strip()
 
