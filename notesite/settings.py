@@ -274,7 +274,12 @@ HEALTH_CHECK_TIMEOUT = env_float("HEALTH_CHECK_TIMEOUT", 0.8, minimum=0.1)
 # Connect/read timeout of the dedicated Redis client used by health and metrics.
 HEALTH_REDIS_TIMEOUT = env_float("HEALTH_REDIS_TIMEOUT", 0.5, minimum=0.05)
 # A note PROCESSING longer than this (seconds) is stuck: its worker died or hangs.
-ENRICHMENT_STUCK_AFTER = env_int("ENRICHMENT_STUCK_AFTER", QUEUE_JOB_TIMEOUT + 120, minimum=1)
+# Empty means the default, which follows QUEUE_JOB_TIMEOUT.
+ENRICHMENT_STUCK_AFTER = (
+    env_int("ENRICHMENT_STUCK_AFTER", 0, minimum=1)
+    if env.str("ENRICHMENT_STUCK_AFTER", default="").strip()
+    else QUEUE_JOB_TIMEOUT + 120
+)
 # A note QUEUED (and not waiting for a scheduled retry) longer than this is stuck.
 ENRICHMENT_QUEUED_STUCK_AFTER = env_int("ENRICHMENT_QUEUED_STUCK_AFTER", 600, minimum=1)
 # Run-history figures in /metrics cover this many recent seconds (bounded, indexed queries).
