@@ -274,6 +274,9 @@ def _run_with_deadline(parts, deadline: float) -> dict:
         try:
             checks.update(future.result(timeout=max(deadline - time.monotonic(), 0)))
         except FutureTimeout:
+            # Not started yet (every pool thread is stuck on a hung server): drop it, so
+            # repeated probes during an outage do not pile up work for later.
+            future.cancel()
             checks.update({key: {"status": DOWN, "error": "timeout"} for key in fallback})
         except Exception as exc:  # a bug in a check must not turn the probe into a 500
             logger.exception("Health check failed unexpectedly")

@@ -133,3 +133,13 @@ def test_the_buttons_need_a_csrf_token(client, staff_user):
     response = csrf_client.post(URL, {"action": "reprocess_error"})
     assert response.status_code == 403
     assert Note.objects.filter(processing_status=S.ERROR).count() == 1
+
+
+def test_the_rq_dashboard_is_in_the_admin_for_staff_only(client, user, admin_client, redis_conn):
+    dashboard = "/admin/django_rq/dashboard/"
+    assert client.get(dashboard).status_code == 302
+    client.force_login(user)
+    assert client.get(dashboard).status_code == 302
+    response = admin_client.get(dashboard)
+    assert response.status_code == 200
+    assert "note_enrichment_bulk" in response.content.decode()
