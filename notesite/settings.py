@@ -260,6 +260,11 @@ LOGGING = {
     "handlers": _LOG_HANDLERS,
     "root": {"handlers": list(_LOG_HANDLERS), "level": LOG_LEVEL},
     "loggers": {
+        # Django's defaults give "django" its own plain-text console handler (with DEBUG)
+        # and "django.server" a private one: route both through ours instead, so every
+        # line has the same format and passes the redaction filter exactly once.
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
+        "django.server": {"handlers": list(_LOG_HANDLERS), "level": "INFO", "propagate": False},
         "django.db.backends": {"level": "INFO"},
     },
 }

@@ -67,6 +67,9 @@ def test_the_settings_use_json_outside_debug_with_the_redaction_filter():
     assert handler["filters"] == ["redact"]
     root = logging.getLogger()
     assert any(isinstance(h.formatter, JsonFormatter) for h in root.handlers)
+    # Django's own loggers go through the same handlers, not a second plain-text one.
+    assert logging.getLogger("django").handlers == []
+    assert logging.getLogger("django").propagate is True
 
 
 SECRETS = {
@@ -142,15 +145,18 @@ def test_log_file_gets_the_same_lines_as_stdout(tmp_path):
 
 
 @pytest.mark.django_db
-def test_debug_defaults_to_text(tmp_path):
+def test_debug_defaults_to_text_and_django_logs_once(tmp_path):
     result = _run_manage(
-        "import logging; logging.getLogger('notesite.check').warning('plain text please')",
+        "import logging; logging.getLogger('notesite.check').warning('plain text please');"
+        "logging.getLogger('django.request').error('from django')",
         tmp_path,
         DEBUG="true",
         LOG_FORMAT="",
     )
-    last = result.stdout.strip().splitlines()[-1]
-    assert last.endswith("WARNING notesite.check plain text please")
+    lines = (result.stdout + result.stderr).strip().splitlines()
+    assert lines[-2].endswith("WARNING notesite.check plain text please")
+    assert lines[-1].endswith("ERROR django.request from django")
+    assert sum("from django" in line for line in lines) == 1
 
 
 @pytest.mark.integration
