@@ -99,6 +99,8 @@ class Command(BaseCommand):
             total=total,
             unit="note",
             disable=options["no_progress"] or None,  # None: only on a terminal
+            # The raw stream: OutputWrapper appends a newline to each write, which would
+            # break the bar's in-place redraw.
             file=self.stderr._out,
         )
         ids = iter_ids(selection, chunk_size=CHUNK_SIZE)
