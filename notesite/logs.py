@@ -90,17 +90,26 @@ class RedactSecretsFilter(logging.Filter):
         return True
 
 
+_PLAIN = (str, int, float, bool, list, tuple, dict)
+
+
 def _context(record: logging.LogRecord) -> dict:
-    extra = {k: v for k, v in record.__dict__.items() if k not in _RECORD_ATTRS}
+    # Plain values only: Django attaches live objects (the request, runserver's socket)
+    # whose repr is noise, and whose path is in the message already.
+    extra = {
+        k: v for k, v in record.__dict__.items() if k not in _RECORD_ATTRS and isinstance(v, _PLAIN)
+    }
     ordered = {k: extra.pop(k) for k in CONTEXT_FIELDS if extra.get(k) is not None}
     ordered.update(extra)
     return ordered
 
 
 def _jsonable(value):
-    if isinstance(value, str | int | float | bool) or value is None:
-        return value
-    return str(value)
+    try:
+        json.dumps(value)
+    except (TypeError, ValueError):
+        return str(value)
+    return value
 
 
 class JsonFormatter(logging.Formatter):

@@ -180,3 +180,11 @@ def test_the_worker_logs_json_lines_with_every_status_change_once(redis_conn):
     assert done["attempt"] == 1
     assert done["duration_ms"] >= 0
     assert Note.objects.get(pk=note.pk).processing_status == S.COMPLETED
+
+
+def test_live_objects_passed_by_django_are_left_out(capture):
+    logger, lines, _ = capture
+    logger.error("Internal Server Error: /x", extra={"request": object(), "status_code": 500})
+    (entry,) = lines()
+    assert entry["status_code"] == 500
+    assert "request" not in entry
