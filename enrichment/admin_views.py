@@ -7,7 +7,7 @@ down Redis shows as such instead of hanging the page.
 """
 
 import math
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 from django.conf import settings
 from django.contrib import admin, messages
@@ -45,11 +45,13 @@ def hourly_chart(now) -> dict:
     Failed counts both kinds of unsuccessful end (failed and error); retries are not
     failures yet and are left out.
     """
-    end = now.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+    end = now.astimezone(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
     start = end - timedelta(hours=CHART_HOURS)
     rows = (
         EnrichmentRun.objects.filter(started_at__gte=start, finished_at__isnull=False)
-        .annotate(hour=TruncHour("finished_at"))
+        # Hours in UTC, like the slots below: local hours would not line up with them
+        # in time zones with a half-hour offset.
+        .annotate(hour=TruncHour("finished_at", tzinfo=UTC))
         .values("hour")
         .annotate(
             completed=Count("pk", filter=Q(outcome=RunOutcome.COMPLETED)),
@@ -88,7 +90,7 @@ def hourly_chart(now) -> dict:
                 }
             )
     labels = [
-        {"x": round(CHART_PAD + i * slot, 1), "text": f"{timezone.localtime(h):%H}h"}
+        {"x": round(CHART_PAD + i * slot, 1), "text": f"{timezone.localtime(h):%H:%M}"}
         for i, h in enumerate(hours)
         if i % 3 == 0
     ]

@@ -143,3 +143,13 @@ def test_the_rq_dashboard_is_in_the_admin_for_staff_only(client, user, admin_cli
     response = admin_client.get(dashboard)
     assert response.status_code == 200
     assert "note_enrichment_bulk" in response.content.decode()
+
+
+@pytest.mark.parametrize("zone", ["UTC", "Asia/Kolkata", "America/St_Johns"])
+def test_the_chart_counts_runs_in_any_time_zone(admin_client, settings, zone):
+    settings.TIME_ZONE = zone
+    note = make_note(status=S.COMPLETED)
+    run(note, RunOutcome.COMPLETED, duration_ms=10, hours_ago=5)
+    run(note, RunOutcome.FAILED, duration_ms=10, hours_ago=1)
+    chart = admin_client.get(URL).context["chart"]
+    assert (chart["total_completed"], chart["total_failed"]) == (1, 1)
