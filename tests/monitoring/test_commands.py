@@ -146,3 +146,15 @@ class TestEnrichmentStatus:
         for check in ("database", "redis", "queue", "bulk_queue", "workers", "notes", "backend"):
             assert any(line.startswith(check + " ") for line in text.splitlines()), check
         assert "completed=1" in text
+
+
+@pytest.mark.django_db
+def test_rqstats_reports_both_enrichment_queues(
+    redis_conn, django_capture_on_commit_callbacks, capsys
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        services.create_note(owner=make_user(), content="Counted by rqstats.")
+    call_command("rqstats", "--json")  # django-rq prints straight to sys.stdout
+    queues = {q["name"]: q for q in json.loads(capsys.readouterr().out)["queues"]}
+    assert queues["note_enrichment"]["jobs"] == 1
+    assert queues["note_enrichment_bulk"]["jobs"] == 0
