@@ -263,8 +263,13 @@ LOGGING = {
         # Django's defaults give "django" its own plain-text console handler (with DEBUG)
         # and "django.server" a private one: route both through ours instead, so every
         # line has the same format and passes the redaction filter exactly once.
-        "django": {"handlers": [], "level": "INFO", "propagate": True},
-        "django.server": {"handlers": list(_LOG_HANDLERS), "level": "INFO", "propagate": False},
+        # LOG_LEVEL applies to them too (Django's defaults pin them at INFO).
+        "django": {"handlers": [], "level": LOG_LEVEL, "propagate": True},
+        "django.server": {
+            "handlers": list(_LOG_HANDLERS),
+            "level": LOG_LEVEL,
+            "propagate": False,
+        },
         "django.db.backends": {"level": "INFO"},
     },
 }

@@ -70,6 +70,7 @@ def test_the_settings_use_json_outside_debug_with_the_redaction_filter():
     # Django's own loggers go through the same handlers, not a second plain-text one.
     assert logging.getLogger("django").handlers == []
     assert logging.getLogger("django").propagate is True
+    assert logging.getLogger("django").level == logging.getLevelName(settings.LOG_LEVEL)
 
 
 SECRETS = {
