@@ -203,10 +203,11 @@ def _reuse_stored_result(attempt: Attempt, enricher) -> bool:
     """No paying twice: complete from the stored enrichment when it was made from the same
     content by the same backend, model and prompt version (unless the note was queued with
     "ignoring cache"). Only enrichers with a ``cache_identity()`` (paid ones) take part."""
-    identity = getattr(enricher, "cache_identity", None)
+    # Declared on the class: an enricher opts in explicitly.
+    identity = getattr(type(enricher), "cache_identity", None)
     if identity is None:
         return False
-    backend, model, prompt_version = identity()
+    backend, model, prompt_version = identity(enricher)
     row = (
         Note.objects.filter(pk=attempt.note_id, processing_token=attempt.token)
         .values("ignore_cache", "enrichment_data", "enriched_hash")

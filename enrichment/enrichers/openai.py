@@ -174,11 +174,17 @@ def split_text(text: str, max_tokens: int, count=estimate_tokens) -> list[str]:
         if count(chunk) <= max_tokens:
             return [chunk]
         if level >= len(levels):
-            # One unbroken run (a URL, base64, a language without spaces): cut by size.
-            step = max(1, len(chunk) * max_tokens // max(count(chunk), 1))
-            while step > 1 and count(chunk[:step]) > max_tokens:
-                step //= 2
-            return [chunk[i : i + step] for i in range(0, len(chunk), step)]
+            # One unbroken run (a URL, base64, a language without spaces): cut by size,
+            # checking each slice, since the density of tokens may vary along the run.
+            out, start = [], 0
+            while start < len(chunk):
+                rest = chunk[start:]
+                step = max(1, len(rest) * max_tokens // max(count(rest), 1))
+                while step > 1 and count(rest[:step]) > max_tokens:
+                    step = max(1, step * 3 // 4)
+                out.append(rest[:step])
+                start += step
+            return out
         pieces = _pieces(chunk, levels[level])
         if len(pieces) == 1:
             return units(chunk, level + 1)
@@ -345,7 +351,7 @@ class OpenAIEnricher:
         self.model = settings.OPENAI_MODEL
         self.endpoint = limits.endpoint_id(llm_client.endpoint_url(), self.model)
         self.breaker = limits.CircuitBreaker(limits.endpoint_id(llm_client.endpoint_url()))
-        self.client = llm_client.build_client()
+        self.client = None
 
     def cache_identity(self) -> tuple[str, str, str]:
         """(backend, model, prompt version): a stored result made with the same identity
@@ -356,10 +362,14 @@ class OpenAIEnricher:
         usage = Usage(model=self.model)
         try:
             limits.check_daily_budget()
-            enrichment = self._enrich_text(content, usage, depth=0)
+            # One HTTP client per note, closed afterwards: long-lived workers leak nothing.
+            with llm_client.build_client() as self.client:
+                enrichment = self._enrich_text(content, usage, depth=0)
         except EnrichmentError as exc:
             exc.usage = usage
             raise
+        finally:
+            self.client = None
         return EnrichmentResult(
             enrichment,
             backend=self.name,
@@ -474,7 +484,7 @@ class OpenAIEnricher:
             )
         if reply.finish_reason == "content_filter":
             raise PermanentEnrichmentError("The provider's content filter blocked this note.")
-        if not reply.content.strip() or not _THINK.sub("", reply.content).strip():
+        if not _visible(reply.content):
             # Reasoning models sometimes spend every token thinking and say nothing.
             raise TransientEnrichmentError(
                 "The model returned empty content (finish reason: "
@@ -501,9 +511,19 @@ class OpenAIEnricher:
                     )
                 raise
         self.breaker.record_success()
+        if not (reply.input_tokens or reply.output_tokens):
+            # Some local servers report no usage: estimate, so budgets and history still
+            # see what was spent.
+            reply.input_tokens = sum(estimate_tokens(m["content"]) for m in messages)
+            reply.output_tokens = estimate_tokens(reply.content)
         usage.input_tokens += reply.input_tokens
         usage.output_tokens += reply.output_tokens
         return reply
+
+
+def _visible(content: str) -> str:
+    """What is left of a reply once reasoning blocks (closed or cut off) are removed."""
+    return _UNCLOSED_THINK.sub("", _THINK.sub("", content)).strip()
 
 
 def _problem(exc: Exception) -> str:

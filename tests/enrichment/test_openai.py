@@ -193,8 +193,9 @@ def test_output_still_invalid_after_the_repair_fails_with_a_reason(
     assert scheduled_job_ids(redis_conn) == []
 
 
-def test_empty_content_from_a_reasoning_model_is_retried(llm, user, redis_conn):
-    stub = llm(["empty", "success"])
+@pytest.mark.parametrize("behaviour", ["empty", "think_only"])
+def test_empty_content_from_a_reasoning_model_is_retried(llm, user, redis_conn, behaviour):
+    stub = llm([behaviour, "success"])
     note = queued(user)
 
     assert run_once(note) == "retry"
@@ -207,6 +208,15 @@ def test_empty_content_from_a_reasoning_model_is_retried(llm, user, redis_conn):
     assert stub.count == 2
     assert [r.outcome for r in runs(note)] == [RunOutcome.RETRY, RunOutcome.COMPLETED]
     assert runs(note)[0].error_kind == "transient"
+
+
+def test_tokens_are_estimated_when_the_server_reports_no_usage(llm, user):
+    llm(report_usage=False)
+    note = queued(user)
+    assert run_once(note) == "completed"
+    [run] = runs(note)
+    assert run.input_tokens > 100  # the instructions alone are a few hundred tokens
+    assert run.output_tokens > 10
 
 
 def test_a_refusal_fails_at_once(llm, user):

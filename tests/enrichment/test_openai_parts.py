@@ -99,6 +99,13 @@ def test_text_without_any_boundary_is_still_cut_without_loss():
     assert all(estimate_tokens(p) <= 100 for p in parts)
 
 
+def test_a_boundaryless_run_of_uneven_density_is_cut_within_the_limit():
+    text = "a" * 3000 + "!?" * 1500 + "b" * 3000
+    parts = split_text(text, 100)
+    assert "".join(parts) == text
+    assert all(estimate_tokens(p) <= 100 for p in parts)
+
+
 def test_a_short_note_is_one_part():
     assert split_text("Short note.", 100) == ["Short note."]
 

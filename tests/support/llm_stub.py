@@ -29,6 +29,7 @@ BEHAVIOURS = (
     "think",
     "prose",
     "empty",
+    "think_only",
     "malformed",
     "invalid_schema",
     "rate_limited",
@@ -74,6 +75,7 @@ class LLMStub:
         failure_rate: float | None = None,
         slow_seconds: float = 5.0,
         retry_after: str | None = "1",
+        report_usage: bool = True,
         seed: int | None = None,
     ):
         self.script = list(script)
@@ -86,6 +88,7 @@ class LLMStub:
         self.failure_rate = float(rate)
         self.slow_seconds = slow_seconds
         self.retry_after = retry_after
+        self.report_usage = report_usage
         self.random = random.Random(seed)
         self.requests: list[dict] = []
         self.answers: list[str] = []
@@ -168,6 +171,8 @@ class LLMStub:
             "think": f"<think>The user wants JSON {{not this}}. Let me think.</think>\n{valid}",
             "prose": f"Sure! Here is the enrichment you asked for:\n{valid}\nHope this helps.",
             "empty": "",
+            # A reasoning model that ran out of tokens while still thinking.
+            "think_only": "<think>Let me consider the note carefully. First",
             "malformed": '{"title": "Unfinished", "summary": "cut off',
             "invalid_schema": json.dumps({"title": "", "summary": "S", "tags": "not-a-list"}),
             "slow": valid,
@@ -175,8 +180,11 @@ class LLMStub:
         if behaviour in contents:
             if behaviour == "slow":
                 time.sleep(self.slow_seconds)
-            finish = "length" if behaviour == "empty" else "stop"
-            return 200, {}, _completion(body, contents[behaviour], finish)
+            finish = "length" if behaviour in ("empty", "think_only") else "stop"
+            reply = _completion(body, contents[behaviour], finish)
+            if not self.report_usage:
+                del reply["usage"]
+            return 200, {}, reply
         if behaviour == "refusal":
             return 200, {}, _completion(body, None, "stop", refusal="I can't help with that.")
         errors = {
