@@ -265,3 +265,15 @@ def test_the_guard_catches_a_client_that_would_swallow_the_error(no_internet, se
         )
     assert no_internet, "the attempt to leave the machine was not recorded"
     no_internet.clear()
+
+
+def test_a_job_timeout_too_short_for_a_request_and_its_repair_is_flagged(settings):
+    settings.ENRICHMENT_BACKEND = "openai"
+    settings.OPENAI_API_KEY = "k-value"
+    settings.OPENAI_MODEL = "m"
+    settings.ENRICHMENT_TIMEOUT = 300
+    settings.QUEUE_JOB_TIMEOUT = 500
+    [warning] = [e for e in run_checks() if e.id == "enrichment.W001"]
+    assert "QUEUE_JOB_TIMEOUT (500 s)" in warning.msg
+    settings.QUEUE_JOB_TIMEOUT = 600
+    assert [e for e in run_checks() if e.id == "enrichment.W001"] == []

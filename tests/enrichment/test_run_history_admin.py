@@ -12,7 +12,11 @@ from notes.status import ProcessingStatus
 from tests.factories import make_note
 
 S = ProcessingStatus
-pytestmark = pytest.mark.django_db
+pytestmark = [
+    pytest.mark.django_db,
+    # WhiteNoise warns that collectstatic has not run; irrelevant to these pages.
+    pytest.mark.filterwarnings("ignore:No directory at"),
+]
 
 
 def add_run(note, *, attempt=1, days_ago=0, **fields):
