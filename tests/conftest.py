@@ -1,4 +1,3 @@
-import ipaddress
 import socket
 
 import django_rq
@@ -7,6 +6,7 @@ import pytest
 from django.conf import settings
 
 from tests.factories import make_user
+from tests.support import netguard
 
 
 @pytest.fixture
@@ -38,23 +38,9 @@ def staff_user(db):
 
 # --- No network beyond this machine ---------------------------------------------------
 
-_LOOPBACK_NAMES = {"localhost", "::1"}
-
-
-def _is_loopback(address) -> bool:
-    if not isinstance(address, tuple):  # AF_UNIX paths and the like
-        return True
-    host = str(address[0])
-    if host in _LOOPBACK_NAMES:
-        return True
-    try:
-        return ipaddress.ip_address(host.split("%")[0]).is_loopback
-    except ValueError:
-        return False
-
 
 @pytest.fixture(autouse=True)
-def no_internet(monkeypatch):
+def no_internet():
     """Fail any test that tries to reach a host other than this machine.
 
     The attempt is refused at once and remembered, so the test fails at teardown even if
@@ -62,23 +48,10 @@ def no_internet(monkeypatch):
     and retry).
     """
     attempts = []
-    real_connect = socket.socket.connect
-    real_connect_ex = socket.socket.connect_ex
-
-    def guard(address):
-        if not _is_loopback(address):
-            attempts.append(address)
-            raise ConnectionRefusedError(f"tests may not reach non-loopback host {address!r}")
-
-    def connect(self, address):
-        guard(address)
-        return real_connect(self, address)
-
-    def connect_ex(self, address):
-        guard(address)
-        return real_connect_ex(self, address)
-
-    monkeypatch.setattr(socket.socket, "connect", connect)
-    monkeypatch.setattr(socket.socket, "connect_ex", connect_ex)
-    yield attempts
+    real_connect, real_connect_ex = netguard.install(attempts.append)
+    try:
+        yield attempts
+    finally:
+        socket.socket.connect = real_connect
+        socket.socket.connect_ex = real_connect_ex
     assert not attempts, f"tried to reach the network: {attempts}"

@@ -10,6 +10,7 @@ from notes import services
 from notes.models import Note
 from notes.status import ProcessingStatus
 from tests.factories import make_user
+from tests.support import netguard
 from tests.support.llm_stub import LLMStub
 from tests.support.workers import LiveWorker, run_burst_worker, wait_until
 
@@ -26,6 +27,8 @@ def openai_env(stub: LLMStub, **extra) -> dict:
         "OPENAI_API_KEY": API_KEY,
         "OPENAI_MODEL": "stub-model",
         "ENRICHMENT_TIMEOUT": "5",
+        # The worker may only reach loopback hosts; a refused attempt is printed.
+        **netguard.subprocess_env(),
     }
     env.update({k: str(v) for k, v in extra.items()})
     return env
@@ -52,6 +55,19 @@ def test_a_worker_enriches_a_note_through_the_llm(redis_conn):
     assert stub.count == 1
     assert outcomes(note) == ["completed"]
     assert API_KEY not in result.stdout + result.stderr
+    assert netguard.MARK not in result.stderr
+
+
+def test_a_worker_that_tries_to_leave_the_machine_is_caught(redis_conn):
+    with LLMStub() as stub:
+        note = services.create_note(owner=make_user(), content="Anything.")
+        env = openai_env(stub, OPENAI_BASE_URL="http://203.0.113.7/v1", ENRICHMENT_MAX_RETRIES=0)
+        result = run_burst_worker(**env)
+        assert stub.count == 0
+    assert f"{netguard.MARK} ('203.0.113.7', 80)" in result.stderr
+    note.refresh_from_db()
+    assert note.processing_status == S.FAILED
+    assert "Could not reach the provider" in note.last_error
 
 
 def test_a_worker_retries_a_500_through_the_scheduler_and_completes(redis_conn):
@@ -76,6 +92,7 @@ def test_a_401_in_a_worker_fails_the_note_after_one_call(redis_conn):
     assert note.processing_status == S.FAILED
     assert "check OPENAI_API_KEY" in note.last_error
     assert stub.count == 1
+    assert netguard.MARK not in result.stderr
     assert Queue(settings.ENRICHMENT_QUEUE, connection=redis_conn).scheduled_job_registry.count == 0
 
 
