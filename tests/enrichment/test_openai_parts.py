@@ -277,3 +277,14 @@ def test_a_job_timeout_too_short_for_a_request_and_its_repair_is_flagged(setting
     assert "QUEUE_JOB_TIMEOUT (500 s)" in warning.msg
     settings.QUEUE_JOB_TIMEOUT = 600
     assert [e for e in run_checks() if e.id == "enrichment.W001"] == []
+
+
+def test_the_stub_reads_its_chaos_knobs_from_the_environment(monkeypatch):
+    from tests.support.llm_stub import LLMStub
+
+    monkeypatch.setenv("LLM_STUB_DELAY", "0.25")
+    monkeypatch.setenv("LLM_STUB_FAILURE_RATE", "0.3")
+    stub = LLMStub()
+    assert (stub.delay, stub.failure_rate) == (0.25, 0.3)
+    explicit = LLMStub(delay=0, failure_rate=0)
+    assert (explicit.delay, explicit.failure_rate) == (0, 0)
