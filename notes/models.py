@@ -50,6 +50,9 @@ class Note(models.Model):
     # Attempts of the current request that the reaper found lost (worker killed, job gone)
     # and queued again; past ENRICHMENT_MAX_REAPS the note is ERROR instead.
     reap_count = models.PositiveIntegerField(default=0, editable=False)
+    # Set by "Reprocess, ignoring cache": the next run calls the provider even if a stored
+    # result for the same content, model and prompt version exists. Cleared on success.
+    ignore_cache = models.BooleanField(default=False, editable=False)
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

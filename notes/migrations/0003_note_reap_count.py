@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('notes', '0001_initial'),
+        ('notes', '0002_note_ignore_cache'),
     ]
 
     operations = [
