@@ -18,6 +18,8 @@ from django.db import InterfaceError, OperationalError, connection
 from django.db.models import F
 from django.utils import timezone
 from pydantic import ValidationError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from rq.exceptions import ShutDownImminentException
 from rq.timeouts import JobTimeoutException
 
@@ -310,7 +312,12 @@ def run(note_id: int, job_id: str | None = None) -> str:
             logger.info("Note %s: stored result reused", note_id, extra=log_extra)
             return "cached"
         result = enricher.enrich(attempt.content)
-    except TransientEnrichmentError as exc:
+    except (TransientEnrichmentError, RedisConnectionError, RedisTimeoutError) as exc:
+        if not isinstance(exc, TransientEnrichmentError):
+            # The provider limits (budget, breaker, concurrency) live in Redis: an outage
+            # is a transient fault, not a broken note. The retry's enqueue may fail too;
+            # the reaper then delivers it once retry_at has passed.
+            exc = TransientEnrichmentError(f"Redis unreachable: {type(exc).__name__}")
         logger.warning("Note %s: transient failure: %s", note_id, _reason(exc), extra=log_extra)
         outcome = _schedule_retry(attempt, exc)
         attempt.finish_run(RunOutcome.RETRY if outcome == "retry" else RunOutcome.FAILED, exc)

@@ -1,4 +1,5 @@
-"""Chaos: real workers, the real reaper, a private real Redis and the test PostgreSQL,
+"""Chaos: real workers, the real reaper, a private real Redis, the test PostgreSQL and the
+real openai client against the loopback LLM stub (with a delay),
 broken one way at a time while a batch of notes is processed.
 
 Each test ends with the same promises (docs/reliability.md): every note COMPLETED with the
@@ -47,7 +48,7 @@ def abandoned_runs(ids):
 
 
 def test_a_sigkilled_work_horse_loses_no_note(make_cluster, make_notes):
-    cluster = make_cluster(TEST_ENRICH_DELAY=0.1)
+    cluster = make_cluster(delay=0.1)
     ids = make_notes(100)
     victim = cluster.start_worker()
     cluster.start_worker()
@@ -73,7 +74,7 @@ def test_a_sigkilled_work_horse_loses_no_note(make_cluster, make_notes):
 
 
 def test_b_sigkilled_worker_takes_its_horse_along_and_loses_no_note(make_cluster, make_notes):
-    cluster = make_cluster(TEST_ENRICH_DELAY=0.3)
+    cluster = make_cluster(delay=0.3)
     ids = make_notes(100)
     victim = cluster.start_worker()
     cluster.start_worker()
@@ -105,7 +106,7 @@ def test_b_sigkilled_worker_takes_its_horse_along_and_loses_no_note(make_cluster
 
 
 def test_c_redis_restarts_empty_under_a_backlog(make_cluster, make_notes):
-    cluster = make_cluster(TEST_ENRICH_DELAY=0.1)
+    cluster = make_cluster(delay=0.1)
     workers = [cluster.start_worker(), cluster.start_worker()]
     cluster.start_cron()
     ids = make_notes(100)
@@ -122,7 +123,7 @@ def test_c_redis_restarts_empty_under_a_backlog(make_cluster, make_notes):
 
 
 def test_d_database_connections_killed_mid_run(make_cluster, make_notes):
-    cluster = make_cluster(TEST_ENRICH_DELAY=0.2)
+    cluster = make_cluster(delay=0.2)
     workers = [cluster.start_worker(), cluster.start_worker()]
     cluster.start_cron()
     ids = make_notes(100)
@@ -147,7 +148,7 @@ def test_d_database_connections_killed_mid_run(make_cluster, make_notes):
 
 
 def test_e_a_third_of_provider_calls_fail_transiently(make_cluster, make_notes):
-    cluster = make_cluster(TEST_ENRICH_DELAY=0.02, TEST_FAIL_RATE=0.3)
+    cluster = make_cluster(delay=0.02, fail_rate=0.3)
     ids = make_notes(100)
     cluster.start_worker()
     cluster.start_worker()
@@ -166,7 +167,7 @@ def test_e_a_third_of_provider_calls_fail_transiently(make_cluster, make_notes):
 
 def test_f_duplicate_deliveries_two_workers_and_reapers_race_on_slow_jobs(make_cluster, make_notes):
     # Each call takes longer than WORKER_LIVENESS_TTL: only heartbeats keep the reapers off.
-    cluster = make_cluster(TEST_ENRICH_DELAY=3.5)
+    cluster = make_cluster(delay=3.5)
     ids = make_notes(12)
     for pk in ids:
         # A double click, a second web server and a stale redelivery, all at once.
@@ -205,7 +206,7 @@ def test_f_duplicate_deliveries_two_workers_and_reapers_race_on_slow_jobs(make_c
 
 
 def test_g_content_edited_while_processing_ends_with_the_final_content(make_cluster, make_notes):
-    cluster = make_cluster(TEST_ENRICH_DELAY=0.25)
+    cluster = make_cluster(delay=0.25)
     ids = make_notes(60)
     cluster.start_worker()
     cluster.start_worker()
@@ -236,7 +237,7 @@ def test_g_content_edited_while_processing_ends_with_the_final_content(make_clus
 
 
 def test_h_notes_saved_while_redis_is_down_are_delivered_when_it_returns(make_cluster, make_notes):
-    cluster = make_cluster(TEST_ENRICH_DELAY=0.02)
+    cluster = make_cluster(delay=0.02)
     workers = [cluster.start_worker(), cluster.start_worker()]
     cluster.start_cron()
     cluster.wait_for_workers(2)

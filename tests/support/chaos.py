@@ -1,9 +1,11 @@
 """A small notesite deployment for chaos tests: a private Redis, real `rqworker` processes,
-the real `rqcron` reaper, the test database; and ways to break each of them.
+the real `rqcron` reaper, the test database, and a provider; and ways to break each of them.
 
-The provider backend is a parameter (``backend=``): by default the chaos enricher of
-:mod:`tests.support.enrichers` (delay and failure-rate knobs, calls counted per content
-hash on the shared test Redis, which these tests never stop).
+The provider is a parameter (``backend=``). By default it is the real ``openai`` backend
+(the official client) talking to the loopback LLM stub of :mod:`tests.support.llm_stub`,
+with a delay and a transient-failure rate; calls are counted from what the stub received.
+``backend=CHAOS_BACKEND`` uses the in-process test enricher instead (same knobs, calls
+counted on the shared test Redis).
 """
 
 import os
@@ -18,10 +20,13 @@ import redis
 from django.db import connection
 from rq import Worker
 
-from notes.models import Note
+from notes.models import Note, content_hash
 from notes.status import ProcessingStatus
 from notesite.embedded_redis import EmbeddedRedis
+from tests.support import netguard
 from tests.support.enrichers import CALLING_KEY, CALLS_BY_HASH_KEY, CALLS_KEY, COUNTER_URL_ENV
+from tests.support.llm_stub import _NOTE as NOTE_IN_MESSAGE
+from tests.support.llm_stub import LLMStub
 from tests.support.workers import ROOT, database_url, wait_until, worker_command
 
 S = ProcessingStatus
@@ -50,8 +55,22 @@ def queue_settings(url: str, live_queues: dict) -> dict:
 class Cluster:
     """Workers, the cron scheduler and a private Redis; everything stops on ``close()``."""
 
-    def __init__(self, counter, *, backend: str = CHAOS_BACKEND, **env):
+    def __init__(self, counter, *, backend="openai", delay=0.1, fail_rate=0.0, **env):
         self.counter = counter
+        self.stub: LLMStub | None = None
+        if backend == "openai":
+            self.stub = LLMStub(delay=delay, failure_rate=fail_rate).start()
+            provider = {
+                "OPENAI_BASE_URL": self.stub.base_url,
+                "OPENAI_API_KEY": "sk-chaos-test-key",
+                "OPENAI_MODEL": "stub-model",
+                "ENRICHMENT_TIMEOUT": 10,
+                # Injected failures may open the breaker; keep its pause short.
+                "ENRICHMENT_BREAKER_COOLDOWN": 1,
+                **netguard.subprocess_env(),
+            }
+        else:
+            provider = {"TEST_ENRICH_DELAY": delay, "TEST_FAIL_RATE": fail_rate}
         self.redis = EmbeddedRedis(persistent=False).start()
         self.env = {
             **os.environ,
@@ -61,6 +80,7 @@ class Cluster:
             COUNTER_URL_ENV: counter_url(counter),
             "ENRICHMENT_BACKEND": backend,
             "DJANGO_SETTINGS_MODULE": "notesite.settings",
+            **{k: str(v) for k, v in provider.items()},
             **{k: str(v) for k, v in env.items()},
         }
         self.workers: list[subprocess.Popen] = []
@@ -116,9 +136,22 @@ class Cluster:
     def calling_horse(self, worker: subprocess.Popen, timeout: float = 10) -> psutil.Process:
         """The worker's horse, once it is waiting for the provider (a note is claimed)."""
 
+        def calling(horse):
+            if self.stub is None:
+                return self.counter.exists(CALLING_KEY.format(horse.pid))
+            port = self.stub.server.server_address[1]
+            try:
+                connected = any(
+                    c.raddr and c.raddr.port == port and c.status == psutil.CONN_ESTABLISHED
+                    for c in horse.net_connections(kind="tcp")
+                )
+            except psutil.NoSuchProcess:
+                return False
+            return connected and self.stub.in_flight > 0
+
         def find():
             horse = self.horse_of(worker)
-            return horse if self.counter.exists(CALLING_KEY.format(horse.pid)) else None
+            return horse if calling(horse) else None
 
         return wait_until(find, timeout=timeout, interval=0.01, message="for a calling horse")
 
@@ -142,6 +175,8 @@ class Cluster:
                 process.kill()
                 process.wait()
         self.redis.stop()
+        if self.stub is not None:
+            self.stub.stop()
 
     def logs(self) -> str:
         out = []
@@ -152,11 +187,22 @@ class Cluster:
     # --- observing ----------------------------------------------------------------
 
     def calls_by_hash(self) -> Counter:
-        raw = self.counter.hgetall(CALLS_BY_HASH_KEY)
-        return Counter({k.decode(): int(v) for k, v in raw.items()})
+        """Provider calls per content hash: what the provider really received."""
+        if self.stub is None:
+            raw = self.counter.hgetall(CALLS_BY_HASH_KEY)
+            return Counter({k.decode(): int(v) for k, v in raw.items()})
+        with self.stub.lock:
+            bodies = list(self.stub.requests)
+        calls = Counter()
+        for body in bodies:
+            text = NOTE_IN_MESSAGE.search(body["messages"][-1]["content"]).group(1)
+            calls[content_hash(text)] += 1
+        return calls
 
     def total_calls(self) -> int:
-        return int(self.counter.get(CALLS_KEY) or 0)
+        if self.stub is None:
+            return int(self.counter.get(CALLS_KEY) or 0)
+        return self.stub.count
 
     def wait_settled(self, note_ids, timeout: float = 45) -> list[Note]:
         """Wait until every note is COMPLETED or FAILED (supervising the cron meanwhile)."""
