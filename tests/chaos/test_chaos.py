@@ -74,7 +74,7 @@ def test_a_sigkilled_work_horse_loses_no_note(make_cluster, make_notes):
 
 
 def test_b_sigkilled_worker_takes_its_horse_along_and_loses_no_note(make_cluster, make_notes):
-    cluster = make_cluster(delay=0.3)
+    cluster = make_cluster(delay=0.2)
     ids = make_notes(100)
     victim = cluster.start_worker()
     cluster.start_worker()
@@ -116,7 +116,7 @@ def test_c_redis_restarts_empty_under_a_backlog(make_cluster, make_notes):
     time.sleep(2)
     cluster.restart_redis()
 
-    notes = cluster.wait_settled(ids, timeout=50)
+    notes = cluster.wait_settled(ids)
     assert_every_note_settled_correctly(notes, cluster.calls_by_hash(), max_calls=1)
     assert all(n.processing_status == S.COMPLETED for n in notes)
     assert all(w.poll() is None for w in workers), "workers reconnect instead of exiting"
@@ -154,7 +154,7 @@ def test_e_a_third_of_provider_calls_fail_transiently(make_cluster, make_notes):
     cluster.start_worker()
     cluster.start_cron()
 
-    notes = cluster.wait_settled(ids, timeout=55)
+    notes = cluster.wait_settled(ids)
     calls = cluster.calls_by_hash()
     assert_every_note_settled_correctly(notes, calls, max_calls=1 + MAX_RETRIES)
     for note in notes:
@@ -193,7 +193,7 @@ def test_f_duplicate_deliveries_two_workers_and_reapers_race_on_slow_jobs(make_c
     racer = threading.Thread(target=reaper_loop)
     racer.start()
     try:
-        notes = cluster.wait_settled(ids, timeout=55)
+        notes = cluster.wait_settled(ids)
     finally:
         stop.set()
         racer.join()
@@ -249,7 +249,7 @@ def test_h_notes_saved_while_redis_is_down_are_delivered_when_it_returns(make_cl
     time.sleep(1)
     cluster.restart_redis()  # nobody runs enqueue_pending by hand
 
-    notes = cluster.wait_settled(ids, timeout=50)
+    notes = cluster.wait_settled(ids)
     assert_every_note_settled_correctly(notes, cluster.calls_by_hash(), max_calls=1)
     assert all(n.processing_status == S.COMPLETED for n in notes)
     assert all(w.poll() is None for w in workers)
