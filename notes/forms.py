@@ -10,6 +10,7 @@ from django.template.defaultfilters import filesizeformat
 
 from .models import Note
 from .status import ProcessingStatus
+from .validators import validate_not_blank
 
 
 class NoteForm(forms.ModelForm):
@@ -37,6 +38,13 @@ class NoteForm(forms.ModelForm):
             f"Plain text, up to {filesizeformat(settings.NOTE_MAX_LENGTH)}. "
             "A title, summary and tags are suggested after you save."
         )
+
+
+    def clean_content(self):
+        content = self.cleaned_data["content"]
+        # Before the model's own blank check, whose wording is less helpful.
+        validate_not_blank(content)
+        return content
 
 
 class SignUpForm(UserCreationForm):
