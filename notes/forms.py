@@ -39,7 +39,6 @@ class NoteForm(forms.ModelForm):
             "A title, summary and tags are suggested after you save."
         )
 
-
     def clean_content(self):
         content = self.cleaned_data["content"]
         # Before the model's own blank check, whose wording is less helpful.

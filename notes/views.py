@@ -100,8 +100,7 @@ class NoteListView(LoginRequiredMixin, ListView):
         params.pop("page", None)
         context.update(
             filters=self.filters,
-            active_filters=self.filters.is_valid()
-            and any(self.filters.cleaned_data.values()),
+            active_filters=self.filters.is_valid() and any(self.filters.cleaned_data.values()),
             filter_query=params.urlencode(),
             statuses=S.choices,
         )
@@ -258,4 +257,3 @@ class SignUpView(FormView):
         login(self.request, user, backend="django.contrib.auth.backends.ModelBackend")
         messages.success(self.request, "Welcome! Write your first note.")
         return super().form_valid(form)
-
