@@ -119,7 +119,7 @@ def test_the_list_shows_own_notes_newest_first_with_title_excerpt_tags_and_statu
     assert response.status_code == 200
     assert html.index("Fresh") < html.index("Launch plan")  # newest first; suggested title
     assert "An older note about the garden." in html
-    assert 'href="/notes/?tag=marketing"' in html
+    assert 'href="?tag=marketing"' in html
     assert 'class="badge badge-queued"' in html and 'class="badge badge-completed"' in html
     assert "Mallory" not in html
     assert [n.pk for n in response.context["notes"]] == [newer.pk, older.pk]
@@ -169,9 +169,12 @@ def test_the_list_is_paginated(client_of, user, settings):
     client = client_of(user)
     page1 = client.get("/notes/")
     page3 = client.get("/notes/?page=3")
-    assert len(page1.context["notes"]) == 2
-    assert len(page3.context["notes"]) == 1
-    assert "Page 1 of 3" in page1.content.decode()
+    assert [n.excerpt for n in page1.context["notes"]] == ["Note number 4", "Note number 3"]
+    assert [n.excerpt for n in page3.context["notes"]] == ["Note number 0"]
+    assert 'rel="next"' in page1.content.decode() and 'rel="prev"' not in page1.content.decode()
+    assert 'rel="next"' not in page3.content.decode() and 'rel="prev"' in page3.content.decode()
+    assert client.get("/notes/?page=4").status_code == 404
+    assert client.get("/notes/?page=x").status_code == 404
 
 
 def test_the_list_filters_by_status(client_of, user):
@@ -242,6 +245,20 @@ def test_the_status_endpoint_reports_the_status_and_the_panel(client_of, user):
     assert data["terminal"] is True
     assert data["title"] == "Launch plan"
     assert "Plan the launch of the new product." in data["html"]
+
+
+def test_the_list_status_endpoint_costs_the_same_queries_for_one_or_many_notes(client_of, user):
+    client = client_of(user)
+    first = make_note(user)
+
+    def queries_for(notes):
+        with CaptureQueriesContext(connection) as queries:
+            data = client.get("/notes/status/?ids=" + ",".join(str(n.pk) for n in notes)).json()
+        assert len(data["notes"]) == len(notes)
+        return len(queries)
+
+    one = queries_for([first])
+    assert queries_for([first] + [completed_note(user) for _ in range(20)]) == one
 
 
 def test_the_list_status_endpoint_answers_only_for_own_notes(client_of, user):
