@@ -15,6 +15,13 @@ def content_hash(content: str) -> str:
     return hashlib.sha256(content.encode("utf-8", "surrogatepass")).hexdigest()
 
 
+class NoteManager(models.Manager):
+    def get_queryset(self):
+        # The search document can weigh hundreds of KB for a long note and is only ever
+        # used inside SQL (matching, ranking): never load it into Python by default.
+        return super().get_queryset().defer("search_vector")
+
+
 class Note(models.Model):
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notes"
@@ -62,6 +69,8 @@ class Note(models.Model):
     # trigger from title, content, suggested title, summary and tags (see migration
     # 0002), so that every write path keeps it current: services, pipeline, admin, SQL.
     search_vector = SearchVectorField(null=True, editable=False)
+
+    objects = NoteManager()
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -36,8 +36,10 @@
 
   var panel = document.getElementById("note-live");
   if (panel && panel.dataset.terminal === "false") {
+    var shown = null;
     poll(function () { return panel.dataset.statusUrl; }, function (data) {
-      panel.innerHTML = data.html;
+      // Swap only on change: keeps focus, open details and screen readers quiet.
+      if (data.html !== shown) { panel.innerHTML = data.html; shown = data.html; }
       panel.dataset.terminal = String(data.terminal);
       var title = document.querySelector("[data-note-title]");
       if (title) { title.textContent = data.title; }

@@ -1,6 +1,7 @@
 """The people's pages, through Django's test client (real PostgreSQL when configured)."""
 
 import re
+from urllib.parse import urlencode
 
 import pytest
 from django.conf import settings
@@ -319,6 +320,19 @@ def test_content_over_the_limit_is_an_error_naming_the_limit(client_of, user, se
     assert Note.objects.count() == 0
 
 
+def test_twice_the_default_limit_is_still_a_form_error_not_a_refused_request(client_of, user):
+    typed = "é" * settings.NOTE_MAX_LENGTH  # 2 MiB of UTF-8, 6 MiB once form-encoded
+    # Encoded the way a browser submits the form (not the test client's multipart).
+    response = client_of(user).post(
+        "/notes/new/",
+        urlencode({"content": typed}),
+        content_type="application/x-www-form-urlencoded",
+    )
+    assert response.status_code == 200
+    assert "the limit is 1.0\xa0MB (1,048,576 bytes)" in response.content.decode()
+    assert Note.objects.count() == 0
+
+
 def test_content_at_the_default_limit_is_accepted(client_of, user, fake_redis):
     assert settings.NOTE_MAX_LENGTH == 1024 * 1024
     content = "a" * settings.NOTE_MAX_LENGTH
@@ -468,3 +482,12 @@ def test_a_post_without_the_csrf_token_is_refused(user):
     response = client.post("/notes/new/", {"content": "Sneaky."})
     assert response.status_code == 403
     assert Note.objects.count() == 0
+
+
+def test_the_500_page_is_friendly_and_needs_no_request_context(rf):
+    from django.views.defaults import server_error
+
+    response = server_error(rf.get("/notes/"))
+    assert response.status_code == 500
+    assert "Something went wrong on our side" in response.content.decode()
+    assert "/static/css/site.css" in response.content.decode()
