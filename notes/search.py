@@ -1,7 +1,7 @@
 """Finding a person's notes by words and by tag.
 
 On PostgreSQL, search uses the ``search_vector`` column that a trigger keeps current
-(migration 0002) with a GIN index, and ranks matches (title words weigh most, then tags
+(migration 0003) with a GIN index, and ranks matches (title words weigh most, then tags
 and summary, then content). Other databases (SQLite in development) get a portable,
 unranked ``icontains`` fallback over the same fields.
 """
@@ -10,7 +10,7 @@ from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.db import connection
 from django.db.models import F, Q, QuerySet
 
-# Must match the configuration the trigger in migration 0002 uses to build the vector.
+# Must match the configuration the trigger in migration 0003 uses to build the vector.
 SEARCH_CONFIG = "english"
 # Longer queries are cut: nobody types more, and websearch parsing stays cheap.
 MAX_QUERY_LENGTH = 200

@@ -61,7 +61,7 @@ def _run_on_postgresql(statements):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('notes', '0001_initial'),
+        ('notes', '0002_note_ignore_cache'),
     ]
 
     operations = [
