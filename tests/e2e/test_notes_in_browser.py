@@ -44,7 +44,19 @@ def status_badge(page):
     return page.locator("#note-live .status-line .badge")
 
 
-def test_a_person_writes_a_note_watches_it_enriched_finds_it_and_edits_it(page, worker):
+def status_requests_after_final(page, seconds=3.5):
+    """The status requests the page makes during a few poll intervals from now."""
+    seen = []
+    page.on("request", lambda request: "/status/" in request.url and seen.append(request.url))
+    page.wait_for_timeout(seconds * 1000)
+    return seen
+
+
+def test_a_person_writes_a_note_watches_it_enriched_finds_it_and_edits_it(
+    page, worker, live_server
+):
+    requested = []
+    page.on("request", lambda request: requested.append(request.url))
     make_user("alice")
     log_in(page, "alice")
     expect(page).to_have_url(re.compile(r"/notes/$"))
@@ -65,6 +77,7 @@ def test_a_person_writes_a_note_watches_it_enriched_finds_it_and_edits_it(page, 
         expect(page.locator("#note-live .tags").get_by_role("link", name=tag)).to_be_visible()
     expect(page.locator(".action-items")).to_contain_text("Order a new greenhouse heater")
     expect(page.locator(".provenance")).to_contain_text("counting")
+    assert status_requests_after_final(page) == []  # polling stopped once final
 
     # Search finds it by a word of its content; another word finds nothing.
     page.get_by_role("link", name="My notes").click()
@@ -94,6 +107,10 @@ def test_a_person_writes_a_note_watches_it_enriched_finds_it_and_edits_it(page, 
     expect(page.locator(".action-items")).to_contain_text("Book the piano tuner for Friday")
     expect(page.locator("h1")).to_have_text("Book the piano tuner for Friday")
 
+    # Every asset and request went to the site itself: no CDN, no third party.
+    assert requested
+    assert all(url.startswith(live_server.url) for url in requested), set(requested)
+
 
 def test_the_list_updates_rows_by_itself(page, worker):
     make_user("alice")
@@ -107,6 +124,7 @@ def test_the_list_updates_rows_by_itself(page, worker):
     expect(rows.locator(".badge-completed")).to_have_count(2, timeout=30_000)
     expect(page.locator(".note-row-title").first).to_have_text("Renew the passport before June")
     assert was_not_reloaded(page)
+    assert status_requests_after_final(page) == []
 
 
 def test_a_failed_note_is_fixed_with_the_reprocess_button(page, redis_conn, live_server):

@@ -482,6 +482,7 @@ def test_a_post_without_the_csrf_token_is_refused(user):
     client.force_login(user)
     response = client.post("/notes/new/", {"content": "Sneaky."})
     assert response.status_code == 403
+    assert "This form has expired" in response.content.decode()
     assert Note.objects.count() == 0
 
 
