@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('notes', '0002_note_ignore_cache'),
+        ('notes', '0003_search_and_input_checks'),
     ]
 
     operations = [
