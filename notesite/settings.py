@@ -4,6 +4,7 @@ Every variable read here is listed, with a one-line explanation, in `.env.exampl
 A malformed value stops start-up with an ImproperlyConfigured error naming the variable.
 """
 
+import os
 from pathlib import Path
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
@@ -13,7 +14,10 @@ from django.core.exceptions import ImproperlyConfigured
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
-if (BASE_DIR / ".env").is_file():
+# READ_DOT_ENV=false (a real environment variable) ignores the file: the same .env that
+# configures `docker compose` must not leak into the test suite or a one-off command.
+_read_dot_env = os.environ.get("READ_DOT_ENV", "true").strip().lower() not in {"0", "false", "no"}
+if _read_dot_env and (BASE_DIR / ".env").is_file():
     # Real environment variables win over the file.
     environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 

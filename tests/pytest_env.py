@@ -10,6 +10,8 @@ import os
 
 from notesite.embedded_redis import EmbeddedRedis, redis_answers
 
+# A .env in the project (e.g. the one docker compose uses) must not change the tests.
+os.environ["READ_DOT_ENV"] = "false"
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-production")
 os.environ.setdefault("DEBUG", "false")
 os.environ.setdefault("ALLOWED_HOSTS", "testserver,localhost,127.0.0.1")

@@ -29,6 +29,7 @@ def clean_env(env: dict) -> dict:
     base = {key: os.environ[key] for key in ("PATH", "HOME", "LANG") if key in os.environ}
     base["DJANGO_SETTINGS_MODULE"] = "notesite.settings"
     base.update(env)
+    base["READ_DOT_ENV"] = "false"  # a developer's .env must not change what is tested
     return base
 
 
