@@ -240,8 +240,10 @@ if REDIS_SENTINELS:
             "MASTER_NAME": REDIS_SENTINEL_MASTER,
             "DB": env_int("REDIS_DB", 0, minimum=0),
             "SOCKET_TIMEOUT": REDIS_TIMEOUT,
-            # CONNECTION_KWARGS (not PASSWORD/USERNAME) because django-rq keeps only
-            # CONNECTION_KWARGS when it rebuilds a connection for its dashboard.
+            # Master options go in CONNECTION_KWARGS: django-rq hands them to redis-py as
+            # they are (ssl has no key of its own). Its dashboard rebuilds connections
+            # from a filtered copy that drops SENTINEL_KWARGS, so with a Sentinel password
+            # the dashboard's cron-scheduler list stays empty; queues and jobs still show.
             "CONNECTION_KWARGS": _master_kwargs,
             "SENTINEL_KWARGS": _sentinel_kwargs,
             "DEFAULT_TIMEOUT": QUEUE_JOB_TIMEOUT,
@@ -274,7 +276,7 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(env.str("STATIC_ROOT", default="") or BASE_DIR / "staticfiles")
 STATICFILES_DIRS = [BASE_DIR / "static"] if (BASE_DIR / "static").is_dir() else []
 
 # --- Production: HTTPS, cookies, static files -------------------------------
@@ -302,7 +304,6 @@ SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
 if env_bool("BEHIND_TLS_PROXY", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
-STATIC_ROOT = Path(env.str("STATIC_ROOT", default="") or BASE_DIR / "staticfiles")
 # Hashed, compressed static files served by WhiteNoise with far-future cache headers.
 # They need `collectstatic` first (the Docker image runs it at build time), so the test
 # suite, which renders templates without collecting, turns this off.

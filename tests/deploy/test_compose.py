@@ -167,8 +167,8 @@ def test_no_secret_has_a_default_value():
                 assert str(value).startswith("${") and ":?" in str(value), key
 
 
-@pytest.mark.parametrize("missing", SECRETS)
-def test_compose_refuses_to_start_without_each_secret(missing):
+@pytest.mark.parametrize("missing", (*SECRETS, "ALLOWED_HOSTS"))
+def test_compose_refuses_to_start_without_each_required_value(missing):
     env = {key: value for key, value in FILLED_ENV.items() if key != missing}
     with pytest.raises(MissingVariable, match=f"set {missing} in .env"):
         interpolate(compose(), env)
