@@ -113,6 +113,23 @@ def test_the_healthcheck_fails_for_a_host_the_site_does_not_serve(gunicorn):
     assert probe(gunicorn, ALLOWED_HOSTS="other.example.org") == 1
 
 
+def test_the_healthcheck_ignores_proxy_settings_and_does_not_follow_redirects(gunicorn):
+    # A proxy that does not exist: the probe must not try to use it.
+    assert probe(gunicorn, http_proxy="http://127.0.0.1:9", HTTP_PROXY="http://127.0.0.1:9") == 0
+    # /admin/login/ redirects plain HTTP to https://notes.example.com: that is not health.
+    url = f"http://127.0.0.1:{gunicorn.port}/admin/login/"
+    result = subprocess.run(
+        [sys.executable, "-m", "notesite.healthcheck", url],
+        cwd=ROOT,
+        env=clean_env({"ALLOWED_HOSTS": HOST}),
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 1
+    assert "answered 301" in result.stderr
+
+
 def test_plain_http_is_redirected_to_https(gunicorn):
     status, headers, _ = fetch(gunicorn.port, "/admin/login/")
     assert status == 301
