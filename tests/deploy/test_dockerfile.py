@@ -40,7 +40,7 @@ def test_the_runtime_installs_only_the_builders_wheels_and_no_build_tools():
 def test_the_runtime_runs_as_an_unprivileged_user():
     users = runtime().all("USER")
     assert users and users[-1] not in {"root", "0", "0:0"}
-    # USER comes after the last RUN: nothing later runs as root, the app cannot change code.
+    # USER after the last RUN: the build runs as root, every container as the app user.
     keywords = [keyword for keyword, _ in runtime().instructions]
     assert keywords.index("USER") > max(i for i, kw in enumerate(keywords) if kw == "RUN")
     assert any("useradd" in run and users[-1] in run for run in runtime().all("RUN"))
