@@ -104,7 +104,7 @@ def test_https_settings_are_switched_on_by_the_environment():
     assert loaded["SECURE_HSTS_INCLUDE_SUBDOMAINS"] is True
     assert loaded["SECURE_HSTS_PRELOAD"] is True
     assert loaded["SECURE_PROXY_SSL_HEADER"] == ["HTTP_X_FORWARDED_PROTO", "https"]
-    assert loaded["SECURE_REDIRECT_EXEMPT"] == ["^health/"]
+    assert loaded["SECURE_REDIRECT_EXEMPT"] == ["^health/", "^metrics$"]
 
 
 def test_a_misspelt_https_switch_stops_start_up_instead_of_meaning_off():

@@ -8,6 +8,7 @@ from django.test import override_settings
 from redis.sentinel import Sentinel
 from rq import Queue
 
+from enrichment import health
 from notes import services
 from notes.models import Note
 from notes.status import ProcessingStatus
@@ -95,6 +96,18 @@ def test_notes_are_enqueued_and_enriched_through_a_sentinel(sentinel_setup, redi
     # The passwords never reach the worker's log.
     assert MASTER_PASSWORD not in result.stdout + result.stderr
     assert SENTINEL_PASSWORD not in result.stdout + result.stderr
+
+
+def test_health_checks_the_master_the_sentinels_name(sentinel_setup, redis_conn):
+    env, master = sentinel_setup
+    queues = queue_config(env)
+    master.rpush("rq:queue:note_enrichment", "job-a", "job-b")
+    sentinels = queues["note_enrichment"]["SENTINELS"]
+    with override_settings(REDIS_SENTINELS=sentinels, RQ_QUEUES=queues):
+        checks = health._redis_checks()
+    assert checks["redis"]["status"] == "ok"
+    # The two jobs are only on the Sentinel's master, not on the Redis of REDIS_URL.
+    assert checks["queue"]["queued"] == 2
 
 
 @pytest.mark.slow
