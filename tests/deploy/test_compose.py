@@ -115,7 +115,15 @@ def test_the_scheduler_runs_the_cron_configuration_module():
     assert args == ["enrichment.cron"]
     if importlib.util.find_spec("enrichment.cron") is None:
         pytest.skip("enrichment/cron.py (the reaper's schedule) is not on this branch yet")
-    importlib.import_module("enrichment.cron")
+    # Load it the way `rqcron` does (registering opens no connection): every periodic job
+    # must target a configured queue, or the scheduler service would crash at start.
+    from django_rq.cron import DjangoCronScheduler
+
+    scheduler = DjangoCronScheduler()
+    scheduler.load_config_from_file(args[0])
+    jobs = scheduler.get_jobs()
+    assert jobs, "enrichment.cron registers no periodic job"
+    assert {job.queue_name for job in jobs} <= set(settings.RQ_QUEUES)
 
 
 def test_redis_keeps_jobs_across_restarts_and_never_evicts_them():
