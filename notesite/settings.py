@@ -285,6 +285,27 @@ ENRICHMENT_DAILY_TOKEN_BUDGET = env_int("ENRICHMENT_DAILY_TOKEN_BUDGET", 0, mini
 ENRICHMENT_BREAKER_THRESHOLD = env_int("ENRICHMENT_BREAKER_THRESHOLD", 5, minimum=1)
 ENRICHMENT_BREAKER_COOLDOWN = env_float("ENRICHMENT_BREAKER_COOLDOWN", 60, minimum=0)
 
+# --- Reliability: reaper, worker liveness, graceful shutdown -----------------
+
+# The reaper also requeues any note PROCESSING longer than ENRICHMENT_STUCK_AFTER (set in
+# the monitoring section): by then the horse has killed itself at QUEUE_JOB_TIMEOUT.
+# How often the reaper runs (`manage.py rqcron enrichment.cron`).
+ENRICHMENT_REAPER_INTERVAL = env_int("ENRICHMENT_REAPER_INTERVAL", 60, minimum=1)
+# Lost attempts (worker killed, job vanished) requeued per request before the note is ERROR.
+ENRICHMENT_MAX_REAPS = env_int("ENRICHMENT_MAX_REAPS", 3, minimum=0)
+# Seconds a worker lets its current job finish after SIGTERM; then the note is queued again.
+ENRICHMENT_SHUTDOWN_GRACE = env_int("ENRICHMENT_SHUTDOWN_GRACE", 20, minimum=1)
+# A busy worker that has not sent a heartbeat for this many seconds counts as dead, and
+# its job as abandoned. Workers send a heartbeat every third of it.
+WORKER_LIVENESS_TTL = env_int("WORKER_LIVENESS_TTL", 90, minimum=3)
+# Every `rqworker` uses this class: liveness marks, graceful shutdown, Redis outages.
+RQ["WORKER_CLASS"] = "enrichment.worker.NoteWorker"
+# The reaper's queue. Every NoteWorker listens to it before the queues it is given, so the
+# reaper runs within seconds even behind a backlog of thousands of notes.
+ENRICHMENT_MAINTENANCE_QUEUE = "note_maintenance"
+# Same connection as the note queues (a URL or the Sentinels): one worker serves all three.
+RQ_QUEUES[ENRICHMENT_MAINTENANCE_QUEUE] = {**RQ_QUEUES[ENRICHMENT_QUEUE], "DEFAULT_TIMEOUT": 300}
+
 # --- Auth, i18n, static -----------------------------------------------------
 
 AUTH_PASSWORD_VALIDATORS = [

@@ -211,6 +211,13 @@ def test_a_filled_env_example_gives_the_application_a_working_production_configu
     assert loaded["DEBUG"] is False
 
 
+def test_a_worker_requeues_its_note_before_compose_kills_it():
+    grace = int(service("worker")["stop_grace_period"].removesuffix("s"))
+    shutdown_grace = int(env_example()["ENRICHMENT_SHUTDOWN_GRACE"])
+    # The job's grace period, then the requeue and a clean exit, all before SIGKILL.
+    assert shutdown_grace + 15 <= grace
+
+
 def test_web_stops_gracefully_before_compose_kills_it():
     grace = int(service("web")["stop_grace_period"].removesuffix("s"))
     gunicorn_graceful = int(env_example()["GUNICORN_GRACEFUL_TIMEOUT"])

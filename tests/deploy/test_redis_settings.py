@@ -8,7 +8,7 @@ import pytest
 
 from tests.deploy.support import ROOT, SettingsError, clean_env, load_settings, production_env
 
-QUEUES = ("note_enrichment", "note_enrichment_bulk")
+QUEUES = ("note_enrichment", "note_enrichment_bulk", "note_maintenance")
 PASSWORD = "s3cr:t/p@ss"  # characters that must survive URL quoting
 QUOTED = "s3cr%3At%2Fp%40ss"
 
