@@ -220,7 +220,13 @@ def _reprocess_chunk(ids: list[int], *, bulk: bool, ignore_cache: bool = False) 
                 len(changed),
                 src,
                 S.QUEUED,
-                extra={"old_status": str(src), "new_status": str(S.QUEUED), "count": len(changed)},
+                # One line per chunk, naming every note, so each change is still traceable.
+                extra={
+                    "old_status": str(src),
+                    "new_status": str(S.QUEUED),
+                    "count": len(changed),
+                    "note_ids": changed,
+                },
             )
             moved.extend(changed)
         pairs = [(pk, f"note-{pk}-{batch}") for pk in moved]

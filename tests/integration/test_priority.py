@@ -15,7 +15,7 @@ from tests.support.workers import LiveWorker, wait_until
 S = ProcessingStatus
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
-# The figure: a 10,000-note bulk reprocess must not delay a note written now.
+# A 10,000-note bulk reprocess must not delay a note written now.
 BACKLOG = 10_000
 
 

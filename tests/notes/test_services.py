@@ -158,3 +158,18 @@ def test_enqueue_pending_redelivers_a_queued_note_whose_job_vanished(user, fake_
     note.refresh_from_db()
     assert note.job_id != "note-1-lost-in-a-restart"
     assert queued_job_ids(fake_redis) == [note.job_id]
+
+
+def test_a_bulk_reprocess_logs_each_chunk_with_the_ids_of_the_notes_it_moved(
+    user, fake_redis, caplog, django_capture_on_commit_callbacks
+):
+    failed = [make_note(user, f"failed {i}", status=S.FAILED) for i in range(3)]
+    with (
+        caplog.at_level(logging.INFO, logger="notes.status"),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        services.reprocess_notes([n.pk for n in failed])
+    records = [r for r in caplog.records if getattr(r, "new_status", None) == S.QUEUED]
+    assert len(records) == 1
+    assert records[0].old_status == S.FAILED
+    assert sorted(records[0].note_ids) == sorted(n.pk for n in failed)
