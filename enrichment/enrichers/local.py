@@ -179,11 +179,14 @@ class LocalEnricher:
             raise PermanentEnrichmentError("The note has no words to enrich.")
         language = detect_language(tokens)
         counts = keyword_counts(tokens, STOP_WORDS.get(language, set()))
+        title = suggest_title(text, counts)
         sentences = split_sentences(text)
-        summary = summarise(sentences, counts) or " ".join(text.split())[:300]
+        # A heading that became the title says nothing new in the summary.
+        body = [s for s in sentences if s.rstrip(".") != title] or sentences
+        summary = summarise(body, counts) or " ".join(text.split())[:300]
         tags = [word for word, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))]
         enrichment = Enrichment(
-            title=suggest_title(text, counts),
+            title=title,
             summary=summary,
             tags=tags[:MAX_TAGS],
             action_items=extract_action_items(text),

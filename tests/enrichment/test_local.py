@@ -26,6 +26,13 @@ def test_it_suggests_the_first_line_as_title():
     assert enrich(MEETING).title == "Quarterly planning meeting"
 
 
+def test_the_summary_does_not_repeat_the_title():
+    result = enrich("Weekly report.\nSales grew in March. The team hired two engineers.")
+    assert result.title == "Weekly report"
+    assert "Weekly report" not in result.summary
+    assert result.summary.startswith("Sales grew in March.")
+
+
 def test_it_summarises_with_the_most_informative_sentences():
     summary = enrich(MEETING).summary
     assert "campaign budget" in summary
