@@ -202,6 +202,28 @@ if ENRICHMENT_BACKEND not in {"local", "openai"} and "." not in ENRICHMENT_BACKE
 ENRICHMENT_MAX_RETRIES = env_int("ENRICHMENT_MAX_RETRIES", 4, minimum=0)
 ENRICHMENT_RETRY_BASE_DELAY = env_float("ENRICHMENT_RETRY_BASE_DELAY", 10, minimum=0)
 
+# --- Worker class ------------------------------------------------------------------
+
+# A forking worker (a crash or a leak dies with the job's work horse) that loads the
+# pipeline once before forking; enrichment.worker.EnrichmentSimpleWorker runs jobs in the
+# worker process itself (faster, no isolation). docs/performance.md compares them.
+RQ["WORKER_CLASS"] = env.str("RQ_WORKER_CLASS", default="enrichment.worker.EnrichmentWorker")
+
+# --- Database connection start-up -------------------------------------------------
+
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Start every connection in UTC (what Django uses with USE_TZ), instead of letting
+    # Django send SET TIME ZONE after connecting: one round trip less per connection,
+    # which a forking RQ worker opens for every job.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("options", "-c TimeZone=UTC")
+
+# --- Benchmarks -------------------------------------------------------------
+
+# `manage.py bench` (docs/performance.md). It runs in its own database (<name>_bench) and
+# in this Redis db number on the same server, which it flushes: never the application's.
+INSTALLED_APPS += ["benchmarks"]
+REDIS_BENCH_DB = env_int("REDIS_BENCH_DB", 13, minimum=0)
+
 # --- Auth, i18n, static -----------------------------------------------------
 
 AUTH_PASSWORD_VALIDATORS = [
