@@ -1,0 +1,45 @@
+"""The worker class warms what every job needs before forking, and changes nothing."""
+
+import pytest
+import redis.utils
+from django.conf import settings
+from django.db import connections
+
+from enrichment import worker
+from enrichment.models import EnrichmentRun
+from notes.models import Note
+from notes.status import ProcessingStatus
+from tests.factories import make_note
+
+S = ProcessingStatus
+
+
+def test_the_application_runs_the_preloading_forking_worker():
+    from django_rq.workers import get_worker_class
+
+    assert get_worker_class() is worker.EnrichmentWorker
+    assert settings.RQ["WORKER_CLASS"] == "enrichment.worker.EnrichmentWorker"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_preloading_leaves_no_database_connection_open_for_a_horse_to_share(user):
+    make_note(user, "x", status=S.QUEUED)  # opens the test's connection
+    worker.preload()
+    assert all(c.connection is None for c in connections.all(initialized_only=True))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_preloading_rehearses_the_queries_without_changing_any_note(user):
+    note = make_note(user, "Queued and waiting.", status=S.QUEUED, job_id="")
+    before = Note.objects.values().get(pk=note.pk)
+    worker.preload()
+    assert Note.objects.values().get(pk=note.pk) == before
+    assert not EnrichmentRun.objects.exists()
+
+
+def test_preloading_caches_the_redis_client_version_lookup():
+    worker.preload()
+    assert hasattr(redis.utils.get_lib_version, "cache_info")
+    hits = redis.utils.get_lib_version.cache_info().hits
+    redis.utils.get_lib_version()
+    assert redis.utils.get_lib_version.cache_info().hits == hits + 1
