@@ -22,7 +22,6 @@ PROFILES = {
     "full": {
         "notes": 100_000,
         "jobs": 2000,
-        "overhead_workers": 1,
         "memory_jobs": 5000,
         "memory_warmup": 100,
         "latency_ms": 200,
@@ -33,7 +32,6 @@ PROFILES = {
     "quick": {
         "notes": 1000,
         "jobs": 40,
-        "overhead_workers": 1,
         "memory_jobs": 60,
         "memory_warmup": 20,
         "latency_ms": 50,
@@ -54,8 +52,9 @@ class Command(BaseCommand):
         parser.add_argument("--quick", action="store_true", help="Tiny sizes: a smoke run.")
         parser.add_argument("--notes", type=int, help="Notes in the database for pages and bulk.")
         parser.add_argument("--jobs", type=int, help="Jobs per side for the overhead row.")
-        parser.add_argument("--overhead-workers", type=int, help="Workers for the overhead row.")
-        parser.add_argument("--memory-jobs", type=int, help="Jobs for the memory row.")
+        parser.add_argument(
+            "--memory-jobs", type=int, help="Jobs the worker runs in all (memory row)."
+        )
         parser.add_argument("--memory-warmup", type=int, help="Jobs before the first reading.")
         parser.add_argument("--latency-ms", type=int, help="Stub model latency for scaling.")
         parser.add_argument("--workers", help="Worker counts for scaling, e.g. 1,2,4,8.")
@@ -156,7 +155,6 @@ class Command(BaseCommand):
         cfg = suite.Config(
             notes=values["notes"],
             jobs=values["jobs"],
-            overhead_workers=values["overhead_workers"],
             memory_jobs=values["memory_jobs"],
             memory_warmup=min(values["memory_warmup"], values["memory_jobs"]),
             latency_ms=values["latency_ms"],
@@ -179,10 +177,8 @@ class Command(BaseCommand):
             get_worker_class().__name__
         )
         rows = []
-        if "overhead" in only:
-            rows += suite.overhead(cfg, main_user)
-        if "memory" in only:
-            rows += suite.memory(cfg, main_user)
+        if "overhead" in only or "memory" in only:
+            rows += suite.overhead_and_memory(cfg, main_user, memory="memory" in only)
         if "scaling" in only:
             rows += suite.scaling(cfg, main_user)
         # Pipeline rows leave their own small notes behind; pages and bulk start afresh.
