@@ -245,18 +245,76 @@ STATICFILES_DIRS = [BASE_DIR / "static"] if (BASE_DIR / "static").is_dir() else 
 # --- Logging ----------------------------------------------------------------
 
 LOG_LEVEL = env_choice("LOG_LEVEL", "info", {"debug", "info", "warning", "error"}).upper()
+# JSON lines for log shippers in production; readable text while developing.
+LOG_FORMAT = env_choice("LOG_FORMAT", "", {"json", "text", ""}) or ("text" if DEBUG else "json")
+# Optional: also append the same lines to this file (stdout always gets them).
+LOG_FILE = env.str("LOG_FILE", default="").strip()
+
+# One configuration for the web server, management commands and RQ workers: rqworker's
+# setup_loghandlers() adds its own (coloured, non-JSON) handlers only when no ancestor
+# logger has a handler, and the root handler below always exists, so worker lines come
+# out in the same format. The redaction filter sits on the handlers, so it sees every
+# record, including those of third-party libraries.
+_LOG_HANDLERS = {
+    "stdout": {
+        "class": "logging.StreamHandler",
+        "stream": "ext://sys.stdout",
+        "formatter": LOG_FORMAT,
+        "filters": ["redact"],
+    },
+}
+if LOG_FILE:
+    _LOG_HANDLERS["file"] = {
+        "class": "logging.handlers.WatchedFileHandler",  # plays well with logrotate
+        "filename": LOG_FILE,
+        "formatter": LOG_FORMAT,
+        "filters": ["redact"],
+    }
 
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"redact": {"()": "notesite.logs.RedactSecretsFilter"}},
     "formatters": {
-        "text": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "notesite.logs.JsonFormatter"},
+        "text": {"()": "notesite.logs.TextFormatter"},
     },
-    "handlers": {
-        "stdout": {"class": "logging.StreamHandler", "formatter": "text"},
-    },
-    "root": {"handlers": ["stdout"], "level": LOG_LEVEL},
+    "handlers": _LOG_HANDLERS,
+    "root": {"handlers": list(_LOG_HANDLERS), "level": LOG_LEVEL},
     "loggers": {
+        # Django's defaults give "django" its own plain-text console handler (with DEBUG)
+        # and "django.server" a private one: route both through ours instead, so every
+        # line has the same format and passes the redaction filter exactly once.
+        # LOG_LEVEL applies to them too (Django's defaults pin them at INFO).
+        "django": {"handlers": [], "level": LOG_LEVEL, "propagate": True},
+        "django.server": {
+            "handlers": list(_LOG_HANDLERS),
+            "level": LOG_LEVEL,
+            "propagate": False,
+        },
         "django.db.backends": {"level": "INFO"},
     },
 }
+
+# --- Monitoring: health, metrics, stuck notes --------------------------------
+
+# Bearer token that lets a machine (monitoring, Prometheus) read the figures of /health/
+# and /metrics without a staff session. Empty: only staff sessions see figures.
+HEALTH_TOKEN = env.str("HEALTH_TOKEN", default="")
+# Upper bound, in seconds, for one /health/ answer; checks still running are reported down.
+HEALTH_CHECK_TIMEOUT = env_float("HEALTH_CHECK_TIMEOUT", 0.8, minimum=0.1)
+# Connect/read timeout of the dedicated Redis client used by health and metrics.
+HEALTH_REDIS_TIMEOUT = env_float("HEALTH_REDIS_TIMEOUT", 0.5, minimum=0.05)
+# A note PROCESSING longer than this (seconds) is stuck: its worker died or hangs.
+# Empty means the default, which follows QUEUE_JOB_TIMEOUT.
+ENRICHMENT_STUCK_AFTER = (
+    env_int("ENRICHMENT_STUCK_AFTER", 0, minimum=1)
+    if env.str("ENRICHMENT_STUCK_AFTER", default="").strip()
+    else QUEUE_JOB_TIMEOUT + 120
+)
+# A note QUEUED (and not waiting for a scheduled retry) longer than this is stuck.
+ENRICHMENT_QUEUED_STUCK_AFTER = env_int("ENRICHMENT_QUEUED_STUCK_AFTER", 600, minimum=1)
+# Run-history figures in /metrics cover this many recent seconds (bounded, indexed queries).
+METRICS_WINDOW = env_int("METRICS_WINDOW", 3600, minimum=60)
+# Seconds a computed /metrics answer is reused, so frequent scrapes cost one query set.
+METRICS_CACHE_SECONDS = env_float("METRICS_CACHE_SECONDS", 15, minimum=0)

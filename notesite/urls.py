@@ -1,10 +1,23 @@
 from django.contrib import admin
 from django.urls import path
 
+from enrichment import views as monitoring
+from enrichment.admin_views import OverviewView
+
 admin.site.site_header = "notesite administration"
 admin.site.site_title = "notesite admin"
 
 urlpatterns = [
+    # Monitoring: probes and Prometheus (see docs/operations.md).
+    path("health/", monitoring.health_view, name="health"),
+    path("health/live", monitoring.liveness_view, name="health-live"),
+    path("metrics", monitoring.metrics_view, name="metrics"),
+    # Staff only: admin_view() checks the session and redirects to the admin login.
+    path(
+        "admin/enrichment/overview/",
+        admin.site.admin_view(OverviewView.as_view()),
+        name="enrichment-overview",
+    ),
     # The django-rq dashboard is registered inside the admin (staff only) at
     # /admin/django_rq/dashboard/ by django_rq's own ModelAdmin.
     path("admin/", admin.site.urls),

@@ -1,0 +1,313 @@
+"""What the pipeline is doing right now, checked quickly enough for a probe.
+
+:func:`collect` runs the checks and returns a report::
+
+    {"status": "ok" | "degraded" | "down",
+     "checks": {"database": {...}, "redis": {...}, "queue": {...}, "bulk_queue": {...},
+                "workers": {...}, "notes": {...}, "backend": {...}}}
+
+Each check has a ``status`` and, for trusted callers, its figures; :func:`public_report`
+keeps only the statuses. ``down`` (HTTP 503) means the database or Redis cannot be
+reached; everything else that is wrong (no worker, stuck notes, an unconfigured backend)
+is ``degraded``.
+
+Why threads: a hung server must not hang a probe. Redis gets a dedicated client with
+sub-second socket timeouts, PostgreSQL a statement timeout, but libpq cannot connect with
+a timeout under two seconds; so the database part and the Redis part run in a small,
+bounded thread pool, and whatever is not finished by ``HEALTH_CHECK_TIMEOUT`` is reported
+as down. The pool's size bounds how many threads a hung server can hold.
+"""
+
+import logging
+import time
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import redis
+from django.conf import settings
+from django.db import DatabaseError, connection, connections, transaction
+from django.db.models import Count, Q
+from django.utils import timezone
+from django.utils.module_loading import import_string
+from redis.backoff import NoBackoff
+from redis.exceptions import RedisError
+from redis.retry import Retry
+from rq import Queue, Worker
+from rq.exceptions import NoSuchJobError
+from rq.job import Job
+
+from notes.models import Note
+from notes.status import ProcessingStatus
+
+logger = logging.getLogger(__name__)
+
+S = ProcessingStatus
+OK, DEGRADED, DOWN = "ok", "degraded", "down"
+_RANK = {OK: 0, DEGRADED: 1, DOWN: 2}
+
+# Two checks run at once; four threads leave room for two hung ones and a new probe.
+_pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="health-check")
+
+
+# Options in the URL win over keyword arguments in redis-py, and REDIS_URL carries the
+# (long) REDIS_TIMEOUT: drop them so that the monitoring timeouts apply.
+_URL_TIMEOUT_OPTIONS = {"socket_timeout", "socket_connect_timeout", "health_check_interval"}
+
+
+@lru_cache(maxsize=4)
+def _redis_client(url: str, timeout: float) -> redis.Redis:
+    parts = urlsplit(url)
+    query = [(k, v) for k, v in parse_qsl(parts.query) if k not in _URL_TIMEOUT_OPTIONS]
+    # No retries: a retry with backoff would multiply the timeout.
+    return redis.Redis.from_url(
+        urlunsplit(parts._replace(query=urlencode(query))),
+        socket_timeout=timeout,
+        socket_connect_timeout=timeout,
+        retry=Retry(NoBackoff(), 0),
+        health_check_interval=0,
+    )
+
+
+def redis_client() -> redis.Redis:
+    """A Redis client for monitoring only: short timeouts, no retries."""
+    return _redis_client(settings.REDIS_URL, settings.HEALTH_REDIS_TIMEOUT)
+
+
+def _age_seconds(moment: datetime | None, now: datetime) -> float | None:
+    if moment is None:
+        return None
+    if moment.tzinfo is None:  # rq stores naive UTC datetimes
+        moment = moment.replace(tzinfo=UTC)
+    return round(max((now - moment).total_seconds(), 0.0), 1)
+
+
+# --- Database ----------------------------------------------------------------
+
+
+def stuck_filter(now: datetime | None = None) -> Q:
+    """Notes that are processing or queued far longer than they should be.
+
+    PROCESSING longer than ``ENRICHMENT_STUCK_AFTER`` (the job timeout plus a margin):
+    its worker died or hangs. QUEUED longer than ``ENRICHMENT_QUEUED_STUCK_AFTER`` while
+    not waiting for a scheduled retry: nothing is delivering it.
+    """
+    now = now or timezone.now()
+    processing = Q(
+        processing_status=S.PROCESSING,
+        status_changed_at__lt=now - timedelta(seconds=settings.ENRICHMENT_STUCK_AFTER),
+    )
+    queued = Q(
+        processing_status=S.QUEUED,
+        status_changed_at__lt=now - timedelta(seconds=settings.ENRICHMENT_QUEUED_STUCK_AFTER),
+    ) & (Q(retry_at__isnull=True) | Q(retry_at__lte=now))
+    return processing | queued
+
+
+def note_figures(now: datetime | None = None) -> dict:
+    """Counts per status (one GROUP BY on the indexed status column), stuck notes and the
+    age of the oldest queued note."""
+    now = now or timezone.now()
+    counts = dict.fromkeys(S.values, 0)
+    rows = Note.objects.order_by().values_list("processing_status").annotate(n=Count("pk"))
+    counts.update(dict(rows))
+    stuck = Note.objects.filter(stuck_filter(now)).count()
+    oldest = (
+        Note.objects.filter(processing_status=S.QUEUED)
+        .order_by("status_changed_at")
+        .values_list("status_changed_at", flat=True)
+        .first()
+    )
+    return {
+        "counts": counts,
+        "stuck": stuck,
+        "oldest_queued_age_seconds": _age_seconds(oldest, now),
+    }
+
+
+def _database_checks() -> dict:
+    started = time.monotonic()
+    try:
+        with transaction.atomic():
+            if connection.vendor == "postgresql":
+                # Milliseconds; LOCAL ends with this transaction, pooled connections keep
+                # their normal (unlimited) timeout for real work.
+                timeout_ms = max(int(settings.HEALTH_CHECK_TIMEOUT * 1000), 100)
+                with connection.cursor() as cursor:
+                    cursor.execute("SET LOCAL statement_timeout = %s", [timeout_ms])
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT 1")
+                cursor.fetchone()
+            latency = round((time.monotonic() - started) * 1000, 1)
+            notes = note_figures()
+    except DatabaseError as exc:
+        return {
+            "database": {"status": DOWN, "error": type(exc).__name__},
+            "notes": {"status": DOWN},
+        }
+    finally:
+        # This runs in a pool thread: close its connection rather than leak one per thread.
+        connections.close_all()
+    return {
+        "database": {"status": OK, "latency_ms": latency},
+        "notes": {"status": DEGRADED if notes["stuck"] else OK, **notes},
+    }
+
+
+# --- Redis -------------------------------------------------------------------
+
+
+def queue_figures(conn: redis.Redis, name: str, now: datetime | None = None) -> dict:
+    """Job counts of one RQ queue and the age of its oldest waiting job."""
+    now = now or datetime.now(UTC)
+    queue = Queue(name, connection=conn)
+    oldest_age = None
+    first = queue.get_job_ids(0, 1)
+    if first:
+        try:
+            job = Job.fetch(first[0], connection=conn)
+        except NoSuchJobError:  # expired (QUEUE_JOB_TTL) but still listed
+            pass
+        else:
+            oldest_age = _age_seconds(job.enqueued_at or job.created_at, now)
+    return {
+        "name": name,
+        "queued": queue.count,
+        "started": queue.started_job_registry.count,
+        "failed": queue.failed_job_registry.count,
+        "scheduled": queue.scheduled_job_registry.count,
+        "deferred": queue.deferred_job_registry.count,
+        "oldest_queued_age_seconds": oldest_age,
+    }
+
+
+def worker_figures(conn: redis.Redis, now: datetime | None = None) -> dict:
+    """Workers listening on the enrichment queues: count, busy, last heartbeat."""
+    now = now or datetime.now(UTC)
+    ours = {settings.ENRICHMENT_QUEUE, settings.ENRICHMENT_BULK_QUEUE}
+    workers = [w for w in Worker.all(connection=conn) if ours & set(w.queue_names())]
+    heartbeats = [w.last_heartbeat for w in workers if w.last_heartbeat]
+    last = max(heartbeats) if heartbeats else None
+    return {
+        "count": len(workers),
+        "busy": sum(1 for w in workers if w.get_state() == "busy"),
+        "queues_covered": sorted(ours & {q for w in workers for q in w.queue_names()}),
+        "last_heartbeat_age_seconds": _age_seconds(last, now),
+    }
+
+
+def _redis_checks() -> dict:
+    conn = redis_client()
+    started = time.monotonic()
+    try:
+        conn.ping()
+        latency = round((time.monotonic() - started) * 1000, 1)
+        now = datetime.now(UTC)
+        main = queue_figures(conn, settings.ENRICHMENT_QUEUE, now)
+        bulk = queue_figures(conn, settings.ENRICHMENT_BULK_QUEUE, now)
+        workers = worker_figures(conn, now)
+    except (RedisError, OSError) as exc:
+        return {
+            "redis": {"status": DOWN, "error": type(exc).__name__},
+            "queue": {"status": DOWN},
+            "bulk_queue": {"status": DOWN},
+            "workers": {"status": DOWN},
+        }
+    backlog = main["queued"] + bulk["queued"]
+    stale = (main["oldest_queued_age_seconds"] or 0) > settings.ENRICHMENT_QUEUED_STUCK_AFTER
+    if workers["count"] == 0:
+        worker_status = DEGRADED
+        workers["problem"] = (
+            f"no worker is running; {backlog} job(s) waiting"
+            if backlog
+            else "no worker is running; new notes will wait"
+        )
+    else:
+        worker_status = OK
+    return {
+        "redis": {"status": OK, "latency_ms": latency},
+        "queue": {"status": DEGRADED if stale else OK, **main},
+        "bulk_queue": {"status": OK, **bulk},
+        "workers": {"status": worker_status, **workers},
+    }
+
+
+# --- Enrichment backend ------------------------------------------------------
+
+
+def backend_check() -> dict:
+    """Is the configured enrichment backend usable? Never contacts the provider."""
+    backend = settings.ENRICHMENT_BACKEND
+    if backend == "local":
+        return {"status": OK, "backend": backend, "configured": True}
+    if backend == "openai":
+        try:
+            from enrichment.enrichers import openai as openai_backend
+        except ImportError:
+            problems = ["the openai backend is not installed in this version"]
+        else:
+            check = getattr(openai_backend, "configuration_problems", None)
+            problems = list(check()) if check else []
+    else:
+        try:
+            import_string(backend)
+            problems = []
+        except ImportError:
+            problems = [f"cannot import {backend}"]
+    return {
+        "status": DEGRADED if problems else OK,
+        "backend": backend,
+        "configured": not problems,
+        "problems": [str(p) for p in problems],
+    }
+
+
+# --- The report --------------------------------------------------------------
+
+
+def _run_with_deadline(parts, deadline: float) -> dict:
+    futures = {name: (_pool.submit(func), fallback) for name, (func, fallback) in parts.items()}
+    checks = {}
+    for _name, (future, fallback) in futures.items():
+        try:
+            checks.update(future.result(timeout=max(deadline - time.monotonic(), 0)))
+        except FutureTimeout:
+            # Not started yet (every pool thread is stuck on a hung server): drop it, so
+            # repeated probes during an outage do not pile up work for later.
+            future.cancel()
+            checks.update({key: {"status": DOWN, "error": "timeout"} for key in fallback})
+        except Exception as exc:  # a bug in a check must not turn the probe into a 500
+            logger.exception("Health check failed unexpectedly")
+            checks.update({key: {"status": DOWN, "error": type(exc).__name__} for key in fallback})
+    return checks
+
+
+def collect() -> dict:
+    """Run every check within ``HEALTH_CHECK_TIMEOUT`` seconds and return the report."""
+    deadline = time.monotonic() + settings.HEALTH_CHECK_TIMEOUT
+    checks = _run_with_deadline(
+        {
+            "database": (_database_checks, ("database", "notes")),
+            "redis": (_redis_checks, ("redis", "queue", "bulk_queue", "workers")),
+        },
+        deadline,
+    )
+    checks["backend"] = backend_check()
+    order = ("database", "redis", "queue", "bulk_queue", "workers", "notes", "backend")
+    checks = {key: checks[key] for key in order}
+    if DOWN in (checks["database"]["status"], checks["redis"]["status"]):
+        overall = DOWN
+    else:
+        overall = max((c["status"] for c in checks.values()), key=_RANK.__getitem__)
+        overall = DEGRADED if overall == DOWN else overall
+    return {"status": overall, "checks": checks}
+
+
+def public_report(report: dict) -> dict:
+    """The report without figures or error names: what anonymous callers may see."""
+    return {
+        "status": report["status"],
+        "checks": {name: {"status": check["status"]} for name, check in report["checks"].items()},
+    }
