@@ -204,10 +204,12 @@ ENRICHMENT_RETRY_BASE_DELAY = env_float("ENRICHMENT_RETRY_BASE_DELAY", 10, minim
 
 # --- Worker class ------------------------------------------------------------------
 
-# A forking worker (a crash or a leak dies with the job's work horse) that loads the
-# pipeline once before forking; enrichment.worker.EnrichmentSimpleWorker runs jobs in the
-# worker process itself (faster, no isolation). docs/performance.md compares them.
-RQ["WORKER_CLASS"] = env.str("RQ_WORKER_CLASS", default="enrichment.worker.EnrichmentWorker")
+# Jobs run in the worker process itself, on a kept database connection: measured twice
+# the throughput of RQ's forking Worker, whose per-job fork, connection and cold caches
+# cost more than the pipeline (docs/performance.md). A crashed worker loses only its
+# current job, which the reaper requeues. enrichment.worker.EnrichmentWorker forks a
+# work horse per job instead (isolation from leaks and crashes, at that cost).
+RQ["WORKER_CLASS"] = env.str("RQ_WORKER_CLASS", default="enrichment.worker.EnrichmentSimpleWorker")
 
 # --- Database connection start-up -------------------------------------------------
 

@@ -14,11 +14,11 @@ from tests.factories import make_note
 S = ProcessingStatus
 
 
-def test_the_application_runs_the_preloading_forking_worker():
+def test_the_application_runs_the_preloading_simple_worker():
     from django_rq.workers import get_worker_class
 
-    assert get_worker_class() is worker.EnrichmentWorker
-    assert settings.RQ["WORKER_CLASS"] == "enrichment.worker.EnrichmentWorker"
+    assert get_worker_class() is worker.EnrichmentSimpleWorker
+    assert settings.RQ["WORKER_CLASS"] == "enrichment.worker.EnrichmentSimpleWorker"
 
 
 @pytest.mark.django_db(transaction=True)
