@@ -4,6 +4,8 @@ from django.db import models
 class RunOutcome(models.TextChoices):
     RUNNING = "running", "Running"
     COMPLETED = "completed", "Completed"
+    # The stored result was reused: same content, backend, model and prompt version.
+    CACHED = "cached", "Completed from stored result"
     FAILED = "failed", "Failed"
     RETRY = "retry", "Will retry"
     WAITING = "waiting", "Waiting (budget)"

@@ -199,9 +199,52 @@ def _end_attempt(attempt: Attempt, status, reason: str, outcome, exc) -> None:
     attempt.finish_run(outcome, exc)
 
 
+def _reuse_stored_result(attempt: Attempt, enricher) -> bool:
+    """No paying twice: complete from the stored enrichment when it was made from the same
+    content by the same backend, model and prompt version (unless the note was queued with
+    "ignoring cache"). Only enrichers with a ``cache_identity()`` (paid ones) take part."""
+    # Declared on the class: an enricher opts in explicitly.
+    identity = getattr(type(enricher), "cache_identity", None)
+    if identity is None:
+        return False
+    backend, model, prompt_version = identity(enricher)
+    row = (
+        Note.objects.filter(pk=attempt.note_id, processing_token=attempt.token)
+        .values("ignore_cache", "enrichment_data", "enriched_hash")
+        .first()
+    )
+    if not row or row["ignore_cache"]:
+        return False
+    data = row["enrichment_data"] or {}
+    if not (
+        row["enriched_hash"] == attempt.content_hash
+        and data.get("backend") == backend
+        and data.get("model") == model
+        and data.get("prompt_version") == prompt_version
+    ):
+        return False
+    stored = transition(
+        attempt.note_id,
+        S.COMPLETED,
+        source=S.PROCESSING,
+        token=attempt.token,
+        processing_token=None,
+        last_error="",
+        status_detail="Stored result reused (same content, model and prompt version).",
+    )
+    if not stored:
+        return False
+    if attempt.run_id is not None:
+        EnrichmentRun.objects.filter(pk=attempt.run_id).update(
+            model=model, prompt_version=prompt_version
+        )
+    attempt.finish_run(RunOutcome.CACHED)
+    return True
+
+
 def run(note_id: int, job_id: str | None = None) -> str:
-    """Run one attempt. Returns the outcome: completed, failed, retry, waiting, skipped,
-    superseded. Unexpected exceptions mark the note ERROR and are re-raised."""
+    """Run one attempt. Returns the outcome: completed, cached, failed, retry, waiting,
+    skipped, superseded. Unexpected exceptions mark the note ERROR and are re-raised."""
     log_extra = {"note_id": note_id, "job_id": job_id}
     attempt = claim(note_id, job_id)
     if attempt is None:
@@ -209,7 +252,11 @@ def run(note_id: int, job_id: str | None = None) -> str:
         return "skipped"
     log_extra["attempt"] = attempt.attempt
     try:
-        result = get_enricher().enrich(attempt.content)
+        enricher = get_enricher()
+        if _reuse_stored_result(attempt, enricher):
+            logger.info("Note %s: stored result reused", note_id, extra=log_extra)
+            return "cached"
+        result = enricher.enrich(attempt.content)
     except TransientEnrichmentError as exc:
         logger.warning("Note %s: transient failure: %s", note_id, _reason(exc), extra=log_extra)
         outcome = _schedule_retry(attempt, exc)
@@ -252,6 +299,7 @@ def run(note_id: int, job_id: str | None = None) -> str:
         processed_at=timezone.now(),
         processing_token=None,
         last_error="",
+        ignore_cache=False,
     )
     log_extra["duration_ms"] = duration_ms
     attempt.finish_run(RunOutcome.COMPLETED if stored else RunOutcome.SUPERSEDED, result=result)

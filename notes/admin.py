@@ -1,6 +1,9 @@
 from django.contrib import admin, messages
+from django.db.models import Sum
 from django.template.loader import render_to_string
 from django.utils.html import format_html
+
+from enrichment.admin import EnrichmentRunInline
 
 from . import services
 from .models import Note
@@ -43,10 +46,16 @@ class NoteAdmin(admin.ModelAdmin):
     list_select_related = ("owner",)
     date_hierarchy = None
     show_full_result_count = False
+<<<<<<< HEAD
     # No full-table COUNT(*) per page view (see notes.pagination).
     paginator = LargeTablePaginator
     actions = ["reprocess_selected"]
+=======
+    actions = ["reprocess_selected", "reprocess_ignoring_cache"]
+    inlines = [EnrichmentRunInline]
+>>>>>>> main
     readonly_fields = (
+        "tokens_column",
         "status_column",
         "status_detail",
         "last_error",
@@ -72,6 +81,7 @@ class NoteAdmin(admin.ModelAdmin):
                         "last_error",
                         "enrichment_column",
                         "processed_at",
+                        "tokens_column",
                     )
                 },
             ),
@@ -109,6 +119,17 @@ class NoteAdmin(admin.ModelAdmin):
             {"data": note.enrichment_data or {}, "current": note.enrichment_is_current},
         )
 
+    @admin.display(description="Tokens spent")
+    def tokens_column(self, note):
+        totals = note.runs.aggregate(
+            i=Sum("input_tokens"), o=Sum("output_tokens"), c=Sum("provider_calls")
+        )
+        spent_in, spent_out = totals["i"] or 0, totals["o"] or 0
+        return (
+            f"{spent_in + spent_out} tokens ({spent_in} in, {spent_out} out) "
+            f"in {totals['c'] or 0} provider calls, all runs"
+        )
+
     def save_model(self, request, obj, form, change):
         # All writes go through the services, which own status changes and enqueueing.
         if not change:
@@ -129,6 +150,19 @@ class NoteAdmin(admin.ModelAdmin):
         self.message_user(
             request,
             f"{queued} note(s) queued for reprocessing; "
+            f"{skipped} skipped because they are already queued or processing.",
+            messages.SUCCESS if queued else messages.WARNING,
+        )
+
+    @admin.action(description="Reprocess, ignoring cache")
+    def reprocess_ignoring_cache(self, request, queryset):
+        """Call the provider again even where a stored result could be reused."""
+        ids = list(queryset.values_list("pk", flat=True))
+        queued = services.reprocess_notes(ids, bulk=len(ids) > 1, ignore_cache=True)
+        skipped = len(ids) - queued
+        self.message_user(
+            request,
+            f"{queued} note(s) queued for a fresh provider call; "
             f"{skipped} skipped because they are already queued or processing.",
             messages.SUCCESS if queued else messages.WARNING,
         )

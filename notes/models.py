@@ -47,6 +47,9 @@ class Note(models.Model):
     # Fence token of the attempt in progress; final writes must present it.
     processing_token = models.UUIDField(null=True, blank=True, editable=False)
     retry_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Set by "Reprocess, ignoring cache": the next run calls the provider even if a stored
+    # result for the same content, model and prompt version exists. Cleared on success.
+    ignore_cache = models.BooleanField(default=False, editable=False)
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

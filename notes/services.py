@@ -138,41 +138,63 @@ def update_note(note: Note, *, content: str | None = None, title: str | None = N
     return content_changed
 
 
-def _request(note_id: int, *, sources, reason: str, bulk: bool = False) -> bool:
+def _request(
+    note_id: int, *, sources, reason: str, bulk: bool = False, ignore_cache: bool = False
+) -> bool:
     job_id = delivery.new_job_id(note_id)
-    if transition(note_id, S.QUEUED, source=sources, **_requeue_fields(job_id)):
+    fields = _requeue_fields(job_id)
+    if ignore_cache:
+        fields["ignore_cache"] = True
+    if transition(note_id, S.QUEUED, source=sources, **fields):
         logger.info("Note %s requeued: %s", note_id, reason, extra={"note_id": note_id})
         _dispatch_on_commit(note_id, job_id, bulk=bulk)
         return True
     return False
 
 
-def reprocess_note(note_id: int, *, bulk: bool = False) -> bool:
-    """Queue a finished note again. Returns False if it is queued or processing already."""
+def reprocess_note(note_id: int, *, bulk: bool = False, ignore_cache: bool = False) -> bool:
+    """Queue a finished note again. Returns False if it is queued or processing already.
+
+    With ``ignore_cache`` the provider is called even if a stored result for the same
+    content, model and prompt version could be reused.
+    """
     with transaction.atomic():
-        return _request(note_id, sources=S.terminal(), reason="reprocess requested", bulk=bulk)
+        return _request(
+            note_id,
+            sources=S.terminal(),
+            reason="reprocess requested" + (", ignoring cache" if ignore_cache else ""),
+            bulk=bulk,
+            ignore_cache=ignore_cache,
+        )
 
 
-def reprocess_notes(note_ids: Iterable[int], *, bulk: bool = True, chunk_size: int = 5000) -> int:
+def reprocess_notes(
+    note_ids: Iterable[int],
+    *,
+    bulk: bool = True,
+    chunk_size: int = 5000,
+    ignore_cache: bool = False,
+) -> int:
     """Queue many finished notes again, in chunks, with one pipelined enqueue per chunk.
 
     Notes that are queued or processing are left alone. Returns how many were queued.
     Memory stays bounded whatever the number of ids. Each chunk costs two SQL statements
-    and one Redis round trip (docs/performance.md: 100,000 notes in a few seconds).
+    and one Redis round trip (docs/performance.md). ``ignore_cache`` as for
+    :func:`reprocess_note`.
     """
     total = 0
     chunk: list[int] = []
     for note_id in note_ids:
         chunk.append(note_id)
         if len(chunk) >= chunk_size:
-            total += _reprocess_chunk(chunk, bulk=bulk)
+            total += _reprocess_chunk(chunk, bulk=bulk, ignore_cache=ignore_cache)
             chunk = []
     if chunk:
-        total += _reprocess_chunk(chunk, bulk=bulk)
+        total += _reprocess_chunk(chunk, bulk=bulk, ignore_cache=ignore_cache)
     return total
 
 
-def _reprocess_chunk(ids: list[int], *, bulk: bool) -> int:
+def _reprocess_chunk(ids: list[int], *, bulk: bool, ignore_cache: bool = False) -> int:
     batch = uuid.uuid4().hex[:16]
     terminal = sorted(S.terminal())
     with transaction.atomic():
@@ -196,6 +218,7 @@ def _reprocess_chunk(ids: list[int], *, bulk: bool) -> int:
             attempts=0,
             retry_at=None,
             last_error="",
+            **({"ignore_cache": True} if ignore_cache else {}),
         )
         for src, count in sorted(Counter(status for _, status in rows).items()):
             logger.info(

@@ -202,6 +202,30 @@ if ENRICHMENT_BACKEND not in {"local", "openai"} and "." not in ENRICHMENT_BACKE
 ENRICHMENT_MAX_RETRIES = env_int("ENRICHMENT_MAX_RETRIES", 4, minimum=0)
 ENRICHMENT_RETRY_BASE_DELAY = env_float("ENRICHMENT_RETRY_BASE_DELAY", 10, minimum=0)
 
+# --- LLM enrichment (ENRICHMENT_BACKEND=openai) ------------------------------
+
+# Any OpenAI-compatible endpoint: OpenAI, Azure OpenAI, Ollama's /v1, vLLM, LM Studio...
+# The key is never logged or shown; local servers usually accept any non-empty value.
+OPENAI_API_KEY = env.str("OPENAI_API_KEY", default="").strip()
+OPENAI_BASE_URL = env.str("OPENAI_BASE_URL", default="").strip()
+if OPENAI_BASE_URL and urlsplit(OPENAI_BASE_URL).scheme not in {"http", "https"}:
+    raise _invalid("OPENAI_BASE_URL", OPENAI_BASE_URL, "an http:// or https:// URL")
+OPENAI_MODEL = env.str("OPENAI_MODEL", default="").strip()
+# Seconds per provider request. Generous: a local model on a CPU can take minutes.
+ENRICHMENT_TIMEOUT = env_float("ENRICHMENT_TIMEOUT", 300, minimum=1)
+# Longer notes are split at paragraph and sentence boundaries, enriched part by part.
+ENRICHMENT_MAX_INPUT_TOKENS = env_int("ENRICHMENT_MAX_INPUT_TOKENS", 6000, minimum=200)
+# Output language (e.g. "en", "French"); empty = the note's own language.
+ENRICHMENT_LANGUAGE = env.str("ENRICHMENT_LANGUAGE", default="").strip()
+# Concurrent provider calls across all workers (0 = unlimited).
+ENRICHMENT_MAX_CONCURRENCY = env_int("ENRICHMENT_MAX_CONCURRENCY", 0, minimum=0)
+# Input + output tokens allowed per UTC day (0 = unlimited); then notes wait, queued.
+ENRICHMENT_DAILY_TOKEN_BUDGET = env_int("ENRICHMENT_DAILY_TOKEN_BUDGET", 0, minimum=0)
+# Circuit breaker: after this many consecutive transient provider failures (all workers
+# together), calls pause for the cool-down instead of burning every note's retries.
+ENRICHMENT_BREAKER_THRESHOLD = env_int("ENRICHMENT_BREAKER_THRESHOLD", 5, minimum=1)
+ENRICHMENT_BREAKER_COOLDOWN = env_float("ENRICHMENT_BREAKER_COOLDOWN", 60, minimum=0)
+
 # --- Worker class ------------------------------------------------------------------
 
 # Jobs run in the worker process itself, on a kept database connection: measured twice

@@ -1,9 +1,12 @@
+import socket
+
 import django_rq
 import fakeredis
 import pytest
 from django.conf import settings
 
 from tests.factories import make_user
+from tests.support import netguard
 
 
 @pytest.fixture
@@ -31,3 +34,24 @@ def user(db):
 @pytest.fixture
 def staff_user(db):
     return make_user("admin", staff=True)
+
+
+# --- No network beyond this machine ---------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def no_internet():
+    """Fail any test that tries to reach a host other than this machine.
+
+    The attempt is refused at once and remembered, so the test fails at teardown even if
+    the code under test catches the error (an LLM client would call it a connection error
+    and retry).
+    """
+    attempts = []
+    real_connect, real_connect_ex = netguard.install(attempts.append)
+    try:
+        yield attempts
+    finally:
+        socket.socket.connect = real_connect
+        socket.socket.connect_ex = real_connect_ex
+    assert not attempts, f"tried to reach the network: {attempts}"
