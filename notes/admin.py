@@ -46,14 +46,10 @@ class NoteAdmin(admin.ModelAdmin):
     list_select_related = ("owner",)
     date_hierarchy = None
     show_full_result_count = False
-<<<<<<< HEAD
     # No full-table COUNT(*) per page view (see notes.pagination).
     paginator = LargeTablePaginator
-    actions = ["reprocess_selected"]
-=======
     actions = ["reprocess_selected", "reprocess_ignoring_cache"]
     inlines = [EnrichmentRunInline]
->>>>>>> main
     readonly_fields = (
         "tokens_column",
         "status_column",
