@@ -11,6 +11,7 @@ import statistics
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -19,6 +20,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import call_command, get_commands
 from django.db import connection
+from django.db.backends.utils import CursorWrapper
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import Resolver404, resolve, reverse
@@ -224,17 +226,31 @@ def _is_built(path: str) -> bool:
     return True
 
 
+@contextmanager
+def count_statements():
+    """Every SQL statement run meanwhile, in any thread (the health view runs its checks
+    in a thread pool, on connections of its own).
+
+    Not CaptureQueriesContext: it sees only this thread's connection, and the test
+    client's request_started signal resets that connection's query log anyway.
+    """
+    statements: list[str] = []
+    original = CursorWrapper._execute_with_wrappers
+
+    def counted(self, sql, params, many, executor):
+        statements.append(sql)
+        return original(self, sql, params, many, executor)
+
+    CursorWrapper._execute_with_wrappers = counted
+    try:
+        yield statements
+    finally:
+        CursorWrapper._execute_with_wrappers = original
+
+
 def measure_page(client: Client, path: str, repeats: int) -> dict:
     """Status, SQL count (of one request), and median / p95 time of ``repeats`` more."""
-    statements = []
-
-    def count(execute, sql, params, many, context):
-        statements.append(sql)
-        return execute(sql, params, many, context)
-
-    # An execute wrapper, not CaptureQueriesContext: the test client's request_started
-    # signal resets Django's query log, which made that count nothing.
-    with connection.execute_wrapper(count):
+    with count_statements() as statements:
         response = client.get(path)
     times = []
     for _ in range(repeats):
@@ -265,7 +281,7 @@ def pages(cfg: Config, main_user, others, sizes: list[int]) -> list[Row]:
     rows = []
     for name, path, target in page_paths(main_user):
         results = by_page.get(name)
-        label = f"{name} ({urlsplit(path).path}), {sizes[-1]} notes"
+        label = f"{name} ({path}), {sizes[-1]} notes"
         if not results:
             rows.append(Row("pages", label, "n/a (not built)"))
             continue

@@ -2,8 +2,9 @@
 
 ``COUNT(*)`` must read every row of the table (PostgreSQL keeps no row count), which
 took most of the admin changelist's time at 100,000 notes. Up to ``EXACT_LIMIT`` rows
-the count is exact; beyond, PostgreSQL's own estimate is used: the table's statistics for
-an unfiltered list, the query planner's row estimate for a filtered one. The page links
+the count is exact (a bounded scan); beyond, PostgreSQL's own estimate is used: the
+table's statistics for an unfiltered list, the query planner's row estimate (one more
+statement) for a filtered one. The page links
 are then approximate, which a list of that size can afford; the rows shown are exact.
 """
 
@@ -23,27 +24,24 @@ class LargeTablePaginator(Paginator):
         db = getattr(queryset, "db", None)
         if db is None or connections[db].vendor != "postgresql":
             return super().count
-        unfiltered = not queryset.query.where
-        if unfiltered:
-            # One catalogue read instead of a full scan; small tables still count exactly.
-            estimate = _table_estimate(queryset)
-            if estimate > EXACT_LIMIT:
-                return estimate
-            return super().count
-        # Count at most EXACT_LIMIT + 1 rows: a bounded scan, whatever the table's size.
-        capped = queryset.order_by()[: EXACT_LIMIT + 1].count()
+        # One statement whatever the table's size, so that a page's query count does not
+        # change as the table grows: a count bounded at EXACT_LIMIT + 1 rows, and the
+        # table's row estimate from its statistics.
+        bounded = queryset.order_by().values("pk")[: EXACT_LIMIT + 1]
+        sql, params = bounded.query.sql_with_params()
+        with connections[db].cursor() as cursor:
+            cursor.execute(
+                f"SELECT (SELECT COUNT(*) FROM ({sql}) AS bounded), "  # noqa: S608
+                "(SELECT reltuples::bigint FROM pg_class WHERE oid = %s::regclass)",
+                [*params, queryset.model._meta.db_table],
+            )
+            capped, table_estimate = cursor.fetchone()
         if capped <= EXACT_LIMIT:
             return capped
+        if not queryset.query.where:
+            # -1 means "never analysed"; never report fewer rows than were seen.
+            return max(table_estimate or 0, capped)
         return max(_plan_estimate(queryset), capped)
-
-
-def _table_estimate(queryset) -> int:
-    table = queryset.model._meta.db_table
-    with connections[queryset.db].cursor() as cursor:
-        cursor.execute("SELECT reltuples::bigint FROM pg_class WHERE oid = %s::regclass", [table])
-        row = cursor.fetchone()
-    # -1 means "never analysed": fall back to an exact count.
-    return int(row[0]) if row and row[0] and row[0] > 0 else 0
 
 
 def _plan_estimate(queryset) -> int:

@@ -23,7 +23,7 @@ ROWS = [
     "scaling   1 worker(s), 20 ms per call",
     "scaling   2 worker(s), 20 ms per call",
     "pages     note list (/notes/), 200 notes",
-    "pages     search (/notes/), 200 notes",
+    "pages     search (/notes/?q=quasar), 200 notes",
     "pages     detail (/notes/",
     "pages     admin changelist (/admin/notes/note/), 200 notes",
     "pages     health view (/health/), 200 notes",
