@@ -54,7 +54,8 @@ def hourly_chart(now) -> dict:
         .annotate(hour=TruncHour("finished_at", tzinfo=UTC))
         .values("hour")
         .annotate(
-            completed=Count("pk", filter=Q(outcome=RunOutcome.COMPLETED)),
+            # A reused stored result completes the note too, without a provider call.
+            completed=Count("pk", filter=Q(outcome__in=[RunOutcome.COMPLETED, RunOutcome.CACHED])),
             failed=Count("pk", filter=Q(outcome__in=[RunOutcome.FAILED, RunOutcome.ERROR])),
         )
         .order_by("hour")

@@ -1,11 +1,13 @@
 import hashlib
 
 from django.conf import settings
+from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
 from .status import ProcessingStatus
+from .validators import validate_characters, validate_not_blank, validate_note_size
 
 
 def content_hash(content: str) -> str:
@@ -13,14 +15,26 @@ def content_hash(content: str) -> str:
     return hashlib.sha256(content.encode("utf-8", "surrogatepass")).hexdigest()
 
 
+class NoteManager(models.Manager):
+    def get_queryset(self):
+        # The search document can weigh hundreds of KB for a long note and is only ever
+        # used inside SQL (matching, ranking): never load it into Python by default.
+        return super().get_queryset().defer("search_vector")
+
+
 class Note(models.Model):
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notes"
     )
     title = models.CharField(
-        max_length=200, blank=True, help_text="Optional; a title is suggested when blank."
+        max_length=200,
+        blank=True,
+        help_text="Optional; a title is suggested when blank.",
+        validators=[validate_characters],
     )
-    content = models.TextField()
+    content = models.TextField(
+        validators=[validate_not_blank, validate_note_size, validate_characters]
+    )
     content_hash = models.CharField(max_length=64, editable=False)
 
     processing_status = models.CharField(
@@ -53,6 +67,13 @@ class Note(models.Model):
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    # Full-text search document (PostgreSQL only; NULL elsewhere). Written by a database
+    # trigger from title, content, suggested title, summary and tags (see migration
+    # 0003), so that every write path keeps it current: services, pipeline, admin, SQL.
+    search_vector = SearchVectorField(null=True, editable=False)
+
+    objects = NoteManager()
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -344,3 +344,22 @@ ENRICHMENT_QUEUED_STUCK_AFTER = env_int("ENRICHMENT_QUEUED_STUCK_AFTER", 600, mi
 METRICS_WINDOW = env_int("METRICS_WINDOW", 3600, minimum=60)
 # Seconds a computed /metrics answer is reused, so frequent scrapes cost one query set.
 METRICS_CACHE_SECONDS = env_float("METRICS_CACHE_SECONDS", 15, minimum=0)
+
+# --- People's pages (notes UI) ----------------------------------------------
+
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "notes:list"
+LOGOUT_REDIRECT_URL = "login"
+# Open sign-up at /accounts/signup/; off by default: staff create accounts in the admin.
+ALLOW_SIGNUP = env_bool("ALLOW_SIGNUP", False)
+# Largest note content accepted from a person, in bytes of UTF-8 (default 1 MiB).
+NOTE_MAX_LENGTH = env_int("NOTE_MAX_LENGTH", 1024 * 1024, minimum=1)
+# A form-encoded body can be three times the text it carries (%XX per non-ASCII byte).
+# Leave room for a note twice the limit so that an over-long note comes back as a form
+# error with the text kept, instead of Django refusing to read the request at all.
+DATA_UPLOAD_MAX_MEMORY_SIZE = max(2_621_440, 6 * NOTE_MAX_LENGTH + 65_536)
+# Notes per page on the list.
+NOTES_PER_PAGE = env_int("NOTES_PER_PAGE", 20, minimum=1)
+# How often (milliseconds) pages ask for the status of notes still queued or processing.
+NOTE_STATUS_POLL_MS = env_int("NOTE_STATUS_POLL_MS", 1500, minimum=200)
+TEMPLATES[0]["OPTIONS"]["context_processors"].append("notes.context_processors.ui")

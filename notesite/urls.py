@@ -1,5 +1,6 @@
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
+from django.views.generic import RedirectView
 
 from enrichment import views as monitoring
 from enrichment.admin_views import OverviewView
@@ -21,4 +22,8 @@ urlpatterns = [
     # The django-rq dashboard is registered inside the admin (staff only) at
     # /admin/django_rq/dashboard/ by django_rq's own ModelAdmin.
     path("admin/", admin.site.urls),
+    # People's pages.
+    path("", RedirectView.as_view(pattern_name="notes:list"), name="home"),
+    path("accounts/", include("notes.account_urls")),
+    path("notes/", include("notes.urls")),
 ]

@@ -55,3 +55,9 @@ def no_internet():
         socket.socket.connect = real_connect
         socket.socket.connect_ex = real_connect_ex
     assert not attempts, f"tried to reach the network: {attempts}"
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    """Password hashing is deliberately slow; tests log in often and need no such cost."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

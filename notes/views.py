@@ -1,0 +1,299 @@
+"""The people's pages: their own notes, written, found, watched and fixed.
+
+Every note lookup is scoped to ``owner=request.user``, so somebody else's note is a 404
+(never a 403, which would reveal that it exists), for every method. Every write goes
+through :mod:`notes.services`, which owns status changes and enqueueing.
+"""
+
+import copy
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.db.models import QuerySet
+from django.db.models.fields.json import KT, KeyTransform
+from django.db.models.functions import Substr
+from django.http import Http404, HttpResponseNotAllowed, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
+from django.urls import reverse, reverse_lazy
+from django.views import View
+from django.views.generic import CreateView, FormView, ListView
+
+from . import search, services
+from .forms import NoteFilterForm, NoteForm, SignUpForm
+from .models import Note
+from .status import ProcessingStatus
+
+S = ProcessingStatus
+
+# Characters of content fetched for a list excerpt (one more, to know it was cut).
+EXCERPT_LENGTH = 240
+# Upper bound on the ids one list status request may ask about.
+MAX_STATUS_IDS = 100
+RUN_HISTORY_LENGTH = 10
+
+
+def list_rows(queryset: QuerySet) -> QuerySet:
+    """The columns a list row needs, and no more.
+
+    Content is cut in the database (a large note is never loaded whole for its excerpt),
+    and the suggested title and tags are read out of the enrichment JSON, so the page
+    costs the same number of queries whatever its size.
+    """
+    return queryset.only(
+        "id", "title", "processing_status", "status_detail", "created_at", "processed_at"
+    ).annotate(
+        excerpt=Substr("content", 1, EXCERPT_LENGTH + 1),
+        suggested_title_text=KT("enrichment_data__title"),
+        tag_list=KeyTransform("tags", "enrichment_data"),
+    )
+
+
+def _row_context(note: Note) -> Note:
+    # Template-friendly names computed from the annotations, without touching the
+    # deferred enrichment_data (which would cost a query per row).
+    note.list_title = note.title or note.suggested_title_text or f"Note #{note.pk}"
+    note.list_tags = note.tag_list if isinstance(note.tag_list, list) else []
+    note.list_terminal = note.processing_status in S.terminal()
+    return note
+
+
+class OwnedNoteMixin(LoginRequiredMixin):
+    """Loads ``self.note`` (the person's own, else 404) before the method is even looked at,
+    so that a POST-only URL answers 404, not 405, for somebody else's note."""
+
+    def dispatch(self, request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return self.handle_no_permission()
+        self.note = get_object_or_404(Note.objects.filter(owner=request.user), pk=kwargs["pk"])
+        return super().dispatch(request, *args, **kwargs)
+
+
+@dataclass(frozen=True)
+class PageWindow:
+    """One page of a list that is never counted (see NoteListView.paginate_queryset)."""
+
+    number: int
+    has_next: bool
+
+    @property
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+    @property
+    def has_other_pages(self) -> bool:
+        return self.has_next or self.has_previous
+
+    def next_page_number(self) -> int:
+        return self.number + 1
+
+    def previous_page_number(self) -> int:
+        return self.number - 1
+
+
+class NoteListView(LoginRequiredMixin, ListView):
+    template_name = "notes/note_list.html"
+    context_object_name = "notes"
+
+    def get_paginate_by(self, queryset):
+        return settings.NOTES_PER_PAGE
+
+    def paginate_queryset(self, queryset, page_size):
+        """Newer/older pages without COUNT(*): counting a person's 100,000 notes (or every
+        match of a common word) costs more than the page itself, so one row more than
+        the page is fetched to learn whether an older page exists."""
+        try:
+            number = int(self.request.GET.get("page") or 1)
+        except ValueError:
+            raise Http404("No such page.") from None
+        if number < 1:
+            raise Http404("No such page.")
+        offset = (number - 1) * page_size
+        rows = list(queryset[offset : offset + page_size + 1])
+        if number > 1 and not rows:
+            raise Http404("No such page.")
+        page = PageWindow(number=number, has_next=len(rows) > page_size)
+        return None, page, rows[:page_size], page.has_other_pages
+
+    def get_queryset(self):
+        self.filters = NoteFilterForm(self.request.GET)
+        queryset = Note.objects.filter(owner=self.request.user)
+        if not self.filters.is_valid():
+            return list_rows(queryset)
+        data = self.filters.cleaned_data
+        if data["status"]:
+            queryset = queryset.filter(processing_status=data["status"])
+        if data["tag"]:
+            queryset = search.with_tag(queryset, data["tag"])
+        if data["q"]:
+            queryset = search.search(queryset, data["q"])
+        return list_rows(queryset)
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        for note in context["notes"]:
+            _row_context(note)
+        params = self.request.GET.copy()
+        params.pop("page", None)
+        context.update(
+            filters=self.filters,
+            active_filters=self.filters.is_valid() and any(self.filters.cleaned_data.values()),
+            filter_query=params.urlencode(),
+            statuses=S.choices,
+        )
+        return context
+
+
+class NoteCreateView(LoginRequiredMixin, CreateView):
+    form_class = NoteForm
+    template_name = "notes/note_form.html"
+
+    def form_valid(self, form):
+        note = services.create_note(
+            owner=self.request.user,
+            content=form.cleaned_data["content"],
+            title=form.cleaned_data["title"],
+        )
+        messages.success(self.request, "Note saved. It is queued for enrichment.")
+        return redirect(note_url(note))
+
+
+def note_url(note: Note) -> str:
+    return reverse("notes:detail", args=[note.pk])
+
+
+class NoteDetailView(OwnedNoteMixin, View):
+    def get(self, request, pk):
+        return render(request, "notes/note_detail.html", detail_context(request, self.note))
+
+
+def detail_context(request, note: Note) -> dict:
+    """What the detail page and its live panel show."""
+    runs = list(note.runs.all()[:RUN_HISTORY_LENGTH])
+    return {
+        "note": note,
+        "data": note.enrichment_data or {},
+        "runs": runs,
+        "terminal": note.is_terminal,
+        "can_reprocess": note.is_terminal,
+        "needs_attention": note.processing_status in (S.FAILED, S.ERROR),
+    }
+
+
+class NoteEditView(OwnedNoteMixin, FormView):
+    form_class = NoteForm
+    template_name = "notes/note_form.html"
+
+    def get_form_kwargs(self):
+        kwargs = super().get_form_kwargs()
+        # A copy: validating the form writes the typed values onto its instance, and
+        # update_note must compare them with what is stored.
+        kwargs["instance"] = copy.copy(self.note)
+        return kwargs
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(note=self.note, **kwargs)
+
+    def form_valid(self, form):
+        content_changed = services.update_note(
+            self.note, content=form.cleaned_data["content"], title=form.cleaned_data["title"]
+        )
+        if content_changed:
+            messages.success(self.request, "Note saved. The new content is queued for enrichment.")
+        else:
+            messages.success(self.request, "Note saved.")
+        return redirect(note_url(self.note))
+
+
+class NoteDeleteView(OwnedNoteMixin, View):
+    def get(self, request, pk):
+        return render(request, "notes/note_confirm_delete.html", {"note": self.note})
+
+    def post(self, request, pk):
+        title = self.note.display_title
+        # A job still on the queue for this note finds it gone and ends quietly.
+        self.note.delete()
+        messages.success(request, f"Deleted “{title}”.")
+        return redirect("notes:list")
+
+
+class NoteReprocessView(OwnedNoteMixin, View):
+    def get(self, request, pk):
+        return HttpResponseNotAllowed(["POST"])
+
+    def post(self, request, pk):
+        if services.reprocess_note(self.note.pk):
+            messages.success(request, "Queued for enrichment again.")
+        else:
+            messages.warning(request, "This note is already queued or being processed.")
+        return redirect(note_url(self.note))
+
+
+class NoteStatusView(OwnedNoteMixin, View):
+    """JSON for the detail page's poller: the status and the re-rendered live panel."""
+
+    def get(self, request, pk):
+        note = self.note
+        context = detail_context(request, note)
+        return JsonResponse(
+            {
+                "id": note.pk,
+                "status": note.processing_status,
+                "label": note.get_processing_status_display(),
+                "terminal": note.is_terminal,
+                "title": note.display_title,
+                "html": render_to_string("notes/_live_panel.html", context, request=request),
+            }
+        )
+
+
+class NoteListStatusView(LoginRequiredMixin, View):
+    """JSON for the list's poller: the re-rendered rows of the ids asked about.
+
+    Ids of notes that are not the person's own are simply absent from the answer.
+    """
+
+    def get(self, request):
+        ids = []
+        for raw in request.GET.get("ids", "").split(",")[:MAX_STATUS_IDS]:
+            if raw.strip().isdigit():
+                ids.append(int(raw))
+        rows = list_rows(Note.objects.filter(owner=request.user, pk__in=ids)) if ids else []
+        notes = []
+        for note in rows:
+            _row_context(note)
+            notes.append(
+                {
+                    "id": note.pk,
+                    "status": note.processing_status,
+                    "terminal": note.list_terminal,
+                    "html": render_to_string(
+                        "notes/_note_row.html", {"note": note}, request=request
+                    ),
+                }
+            )
+        return JsonResponse({"notes": notes})
+
+
+class SignUpView(FormView):
+    """Open sign-up, only when ALLOW_SIGNUP is set (otherwise the page does not exist)."""
+
+    form_class = SignUpForm
+    template_name = "registration/signup.html"
+    success_url = reverse_lazy("notes:list")
+
+    def dispatch(self, request, *args, **kwargs):
+        if not settings.ALLOW_SIGNUP:
+            raise Http404("Sign-up is closed.")
+        if request.user.is_authenticated:
+            return redirect("notes:list")
+        return super().dispatch(request, *args, **kwargs)
+
+    def form_valid(self, form):
+        user = form.save()
+        login(self.request, user, backend="django.contrib.auth.backends.ModelBackend")
+        messages.success(self.request, "Welcome! Write your first note.")
+        return super().form_valid(form)
