@@ -48,6 +48,9 @@ class NoteAdmin(admin.ModelAdmin):
     show_full_result_count = False
     # No full-table COUNT(*) per page view (see notes.pagination).
     paginator = LargeTablePaginator
+    # Rendering the rows is the list's whole cost once counting is cheap: 100 rows took
+    # about 50 ms on the benchmark machine; 50 keep it well under (docs/performance.md).
+    list_per_page = 50
     actions = ["reprocess_selected", "reprocess_ignoring_cache"]
     inlines = [EnrichmentRunInline]
     readonly_fields = (
