@@ -14,12 +14,13 @@
 import hashlib
 import time
 import uuid
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db.models import Sum
 from django.utils import timezone
+from redis.exceptions import RedisError
 
 from . import queue as delivery
 from .errors import BudgetExhausted
@@ -126,7 +127,9 @@ def provider_slot(endpoint: str, *, wait: float | None = None, hold: float | Non
     try:
         yield
     finally:
-        conn.zrem(key, member)
+        # Redis may be gone by now; the slot then expires by itself after ``hold``.
+        with suppress(RedisError):
+            conn.zrem(key, member)
 
 
 def tokens_spent_today() -> int:

@@ -14,9 +14,13 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
+from django.db import InterfaceError, OperationalError, connection
 from django.db.models import F
 from django.utils import timezone
 from pydantic import ValidationError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+from rq.exceptions import ShutDownImminentException
 from rq.timeouts import JobTimeoutException
 
 from notes.models import Note
@@ -116,6 +120,23 @@ def claim(note_id: int, job_id: str | None) -> Attempt | None:
     return attempt
 
 
+def _reconnecting(write):
+    """Run a database write; if the connection died meanwhile, reconnect and run it once more.
+
+    The enricher may run for minutes; PostgreSQL may restart or an idle-connection killer
+    may close our connection in that time. The paid-for result must not be lost to that:
+    the write is repeated on a fresh connection, and the attempt's token still fences it.
+    """
+    try:
+        return write()
+    except (OperationalError, InterfaceError) as exc:
+        if connection.in_atomic_block:
+            raise
+        logger.warning("Database connection lost (%s); reconnecting once", type(exc).__name__)
+        connection.close()
+        return write()
+
+
 def _reason(exc: BaseException) -> str:
     text = str(exc) or type(exc).__name__
     return text[:MAX_ERROR_LENGTH]
@@ -135,13 +156,15 @@ def _schedule_retry(attempt: Attempt, exc: TransientEnrichmentError) -> str:
     retry_number = attempt.attempt  # attempts so far == retries to come next
     if retry_number > max_retries:
         reason = f"Gave up after {max_retries} retries: {_reason(exc)}"
-        transition(
-            attempt.note_id,
-            S.FAILED,
-            source=S.PROCESSING,
-            token=attempt.token,
-            last_error=reason,
-            processing_token=None,
+        _reconnecting(
+            lambda: transition(
+                attempt.note_id,
+                S.FAILED,
+                source=S.PROCESSING,
+                token=attempt.token,
+                last_error=reason,
+                processing_token=None,
+            )
         )
         return "failed"
     delay = retry_delay(retry_number, exc.retry_after)
@@ -151,16 +174,18 @@ def _schedule_retry(attempt: Attempt, exc: TransientEnrichmentError) -> str:
         f"retry {retry_number} of {max_retries} at "
         f"{timezone.localtime(retry_at):%H:%M:%S}: {_reason(exc)}"
     )[:255]
-    if transition(
-        attempt.note_id,
-        S.QUEUED,
-        source=S.PROCESSING,
-        token=attempt.token,
-        processing_token=None,
-        job_id=job_id,
-        retry_at=retry_at,
-        last_error=_reason(exc),
-        status_detail=detail,
+    if _reconnecting(
+        lambda: transition(
+            attempt.note_id,
+            S.QUEUED,
+            source=S.PROCESSING,
+            token=attempt.token,
+            processing_token=None,
+            job_id=job_id,
+            retry_at=retry_at,
+            last_error=_reason(exc),
+            status_detail=detail,
+        )
     ):
         if not delivery.dispatch(attempt.note_id, job_id, delay=delay):
             Note.objects.filter(pk=attempt.note_id, job_id=job_id).update(job_id="")
@@ -188,15 +213,45 @@ def _wait_for_budget(attempt: Attempt, exc: BudgetExhausted) -> str:
 
 
 def _end_attempt(attempt: Attempt, status, reason: str, outcome, exc) -> None:
-    transition(
-        attempt.note_id,
-        status,
-        source=S.PROCESSING,
-        token=attempt.token,
-        last_error=reason[:MAX_ERROR_LENGTH],
-        processing_token=None,
+    _reconnecting(
+        lambda: transition(
+            attempt.note_id,
+            status,
+            source=S.PROCESSING,
+            token=attempt.token,
+            last_error=reason[:MAX_ERROR_LENGTH],
+            processing_token=None,
+        )
     )
     attempt.finish_run(outcome, exc)
+
+
+def _interrupted(attempt: Attempt) -> str:
+    """The worker is shutting down (deploy): give the note back to the queue, unharmed.
+
+    The attempt does not count against the retry policy: nothing was wrong with the note.
+    """
+    job_id = delivery.new_job_id(attempt.note_id)
+    requeued = _reconnecting(
+        lambda: transition(
+            attempt.note_id,
+            S.QUEUED,
+            source=S.PROCESSING,
+            token=attempt.token,
+            processing_token=None,
+            job_id=job_id,
+            attempts=F("attempts") - 1,
+            status_detail="queued again: its worker was shut down",
+        )
+    )
+    attempt.finish_run(RunOutcome.ABANDONED, _Shutdown("The worker was shut down during the run."))
+    if requeued and not delivery.dispatch(attempt.note_id, job_id):
+        Note.objects.filter(pk=attempt.note_id, job_id=job_id).update(job_id="")
+    return "interrupted"
+
+
+class _Shutdown(Exception):
+    kind = "shutdown"
 
 
 def _reuse_stored_result(attempt: Attempt, enricher) -> bool:
@@ -257,7 +312,12 @@ def run(note_id: int, job_id: str | None = None) -> str:
             logger.info("Note %s: stored result reused", note_id, extra=log_extra)
             return "cached"
         result = enricher.enrich(attempt.content)
-    except TransientEnrichmentError as exc:
+    except (TransientEnrichmentError, RedisConnectionError, RedisTimeoutError) as exc:
+        if not isinstance(exc, TransientEnrichmentError):
+            # The provider limits (budget, breaker, concurrency) live in Redis: an outage
+            # is a transient fault, not a broken note. The retry's enqueue may fail too;
+            # the reaper then delivers it once retry_at has passed.
+            exc = TransientEnrichmentError(f"Redis unreachable: {type(exc).__name__}")
         logger.warning("Note %s: transient failure: %s", note_id, _reason(exc), extra=log_extra)
         outcome = _schedule_retry(attempt, exc)
         attempt.finish_run(RunOutcome.RETRY if outcome == "retry" else RunOutcome.FAILED, exc)
@@ -272,6 +332,10 @@ def run(note_id: int, job_id: str | None = None) -> str:
         logger.warning("Note %s failed: %s", note_id, _reason(exc), extra=log_extra)
         _end_attempt(attempt, S.FAILED, _reason(exc), RunOutcome.FAILED, exc)
         return "failed"
+    except ShutDownImminentException:
+        # Raised by the worker's grace-period alarm after SIGTERM (enrichment.worker).
+        logger.warning("Note %s: worker shutting down, queued again", note_id, extra=log_extra)
+        return _interrupted(attempt)
     except JobTimeoutException:
         # Handled on purpose, then re-raised so RQ records the timeout as well.
         reason = f"Enrichment took longer than QUEUE_JOB_TIMEOUT ({settings.QUEUE_JOB_TIMEOUT} s)."
@@ -289,17 +353,19 @@ def run(note_id: int, job_id: str | None = None) -> str:
         prompt_version=result.prompt_version,
         **text_stats(attempt.content),
     )
-    stored = transition(
-        note_id,
-        S.COMPLETED,
-        source=S.PROCESSING,
-        token=attempt.token,
-        enrichment_data=data,
-        enriched_hash=attempt.content_hash,
-        processed_at=timezone.now(),
-        processing_token=None,
-        last_error="",
-        ignore_cache=False,
+    stored = _reconnecting(
+        lambda: transition(
+            note_id,
+            S.COMPLETED,
+            source=S.PROCESSING,
+            token=attempt.token,
+            enrichment_data=data,
+            enriched_hash=attempt.content_hash,
+            processed_at=timezone.now(),
+            processing_token=None,
+            last_error="",
+            ignore_cache=False,
+        )
     )
     log_extra["duration_ms"] = duration_ms
     attempt.finish_run(RunOutcome.COMPLETED if stored else RunOutcome.SUPERSEDED, result=result)

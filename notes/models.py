@@ -61,6 +61,9 @@ class Note(models.Model):
     # Fence token of the attempt in progress; final writes must present it.
     processing_token = models.UUIDField(null=True, blank=True, editable=False)
     retry_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Attempts of the current request that the reaper found lost (worker killed, job gone)
+    # and queued again; past ENRICHMENT_MAX_REAPS the note is ERROR instead.
+    reap_count = models.PositiveIntegerField(default=0, editable=False)
     # Set by "Reprocess, ignoring cache": the next run calls the provider even if a stored
     # result for the same content, model and prompt version exists. Cleared on success.
     ignore_cache = models.BooleanField(default=False, editable=False)

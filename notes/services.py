@@ -75,6 +75,7 @@ def _requeue_fields(job_id: str) -> dict:
         "job_id": job_id,
         "processing_token": None,
         "attempts": 0,
+        "reap_count": 0,
         "retry_at": None,
         "last_error": "",
     }
@@ -216,6 +217,7 @@ def _reprocess_chunk(ids: list[int], *, bulk: bool, ignore_cache: bool = False) 
             job_id=Concat(Value("note-"), Cast(F("pk"), CharField()), Value(f"-{batch}")),
             processing_token=None,
             attempts=0,
+            reap_count=0,
             retry_at=None,
             last_error="",
             **({"ignore_cache": True} if ignore_cache else {}),

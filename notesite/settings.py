@@ -226,21 +226,32 @@ ENRICHMENT_DAILY_TOKEN_BUDGET = env_int("ENRICHMENT_DAILY_TOKEN_BUDGET", 0, mini
 ENRICHMENT_BREAKER_THRESHOLD = env_int("ENRICHMENT_BREAKER_THRESHOLD", 5, minimum=1)
 ENRICHMENT_BREAKER_COOLDOWN = env_float("ENRICHMENT_BREAKER_COOLDOWN", 60, minimum=0)
 
-# --- Worker class ------------------------------------------------------------------
+# --- Reliability: reaper, worker liveness, graceful shutdown -----------------
 
-# Jobs run in the worker process itself, on a kept database connection: measured twice
-# the throughput of RQ's forking Worker, whose per-job fork, connection and cold caches
-# cost more than the pipeline (docs/performance.md). A crashed worker loses only its
-# current job, which the reaper requeues. enrichment.worker.EnrichmentWorker forks a
-# work horse per job instead (isolation from leaks and crashes, at that cost).
-RQ["WORKER_CLASS"] = env.str("RQ_WORKER_CLASS", default="enrichment.worker.EnrichmentSimpleWorker")
+# The reaper also requeues any note PROCESSING longer than ENRICHMENT_STUCK_AFTER (set in
+# the monitoring section): by then the horse has killed itself at QUEUE_JOB_TIMEOUT.
+# How often the reaper runs (`manage.py rqcron enrichment.cron`).
+ENRICHMENT_REAPER_INTERVAL = env_int("ENRICHMENT_REAPER_INTERVAL", 60, minimum=1)
+# Lost attempts (worker killed, job vanished) requeued per request before the note is ERROR.
+ENRICHMENT_MAX_REAPS = env_int("ENRICHMENT_MAX_REAPS", 3, minimum=0)
+# Seconds a worker lets its current job finish after SIGTERM; then the note is queued again.
+ENRICHMENT_SHUTDOWN_GRACE = env_int("ENRICHMENT_SHUTDOWN_GRACE", 20, minimum=1)
+# A busy worker that has not sent a heartbeat for this many seconds counts as dead, and
+# its job as abandoned. Workers send a heartbeat every third of it.
+WORKER_LIVENESS_TTL = env_int("WORKER_LIVENESS_TTL", 90, minimum=3)
+# Every `rqworker` uses this class: liveness marks, graceful shutdown, Redis outages.
+RQ["WORKER_CLASS"] = "enrichment.worker.NoteWorker"
+# The reaper's queue. Every NoteWorker listens to it before the queues it is given, so the
+# reaper runs within seconds even behind a backlog of thousands of notes.
+ENRICHMENT_MAINTENANCE_QUEUE = "note_maintenance"
+RQ_QUEUES[ENRICHMENT_MAINTENANCE_QUEUE] = {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 300}
 
 # --- Database connection start-up -------------------------------------------------
 
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Start every connection in UTC (what Django uses with USE_TZ), instead of letting
     # Django send SET TIME ZONE after connecting: one round trip less per connection,
-    # which a forking RQ worker opens for every job.
+    # which the forking worker opens for every job.
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("options", "-c TimeZone=UTC")
 
 # --- Benchmarks -------------------------------------------------------------

@@ -1,5 +1,5 @@
-"""`make run`: migrate, make sure an admin exists, then run Redis (if needed), a worker and
-the web server together. Ctrl-C stops everything.
+"""`make run`: migrate, make sure an admin exists, then run Redis (if needed), a worker, the
+web server and the cron scheduler (the reaper) together. Ctrl-C stops everything.
 
 With REDIS_URL set, that Redis is used. Otherwise a Redis answering on localhost:6379 is
 used, and if none answers, a real redis-server from the project's dependencies is started
@@ -19,6 +19,7 @@ sys.path.insert(0, str(ROOT))
 from notesite.embedded_redis import EmbeddedRedis, redis_answers  # noqa: E402
 
 PY = sys.executable
+CRON_COMMAND = [PY, "manage.py", "rqcron", "enrichment.cron"]
 
 
 def manage(*args, env):
@@ -54,13 +55,24 @@ def main() -> int:
                 "note_enrichment_bulk",
             ],
             [PY, "manage.py", "runserver", f"127.0.0.1:{port}"],
+            # The reaper, every ENRICHMENT_REAPER_INTERVAL seconds (docs/reliability.md).
+            CRON_COMMAND,
         ]
         for command in commands:
             children.append(subprocess.Popen(command, cwd=ROOT, env=env))
         print(f"\nnotesite is running: http://127.0.0.1:{port}/admin/ (Ctrl-C stops it)\n")
-        while all(child.poll() is None for child in children):
+        while True:
             time.sleep(0.5)
-        return next(c.returncode for c in children if c.returncode is not None) or 1
+            cron = children[-1]
+            if cron.poll() is not None:
+                # RQ's cron scheduler exits when Redis is unreachable; start it again, as
+                # a process supervisor (docker-compose restart policy) would.
+                print("The cron scheduler stopped; restarting it in 5 s.")
+                time.sleep(5)
+                children[-1] = subprocess.Popen(CRON_COMMAND, cwd=ROOT, env=env)
+            stopped = [c for c in children[:-1] if c.poll() is not None]
+            if stopped:
+                return stopped[0].returncode or 1
     except KeyboardInterrupt:
         return 0
     finally:

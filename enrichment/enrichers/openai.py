@@ -16,6 +16,7 @@ Every provider request is counted, and the tokens it used are reported even when
 attempt fails (``exc.usage``), so the run history shows what each attempt cost.
 """
 
+import contextlib
 import functools
 import hashlib
 import json
@@ -28,6 +29,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from pydantic import ValidationError
+from redis.exceptions import RedisError
 
 from enrichment import limits, llm_client
 from enrichment.errors import (
@@ -510,7 +512,10 @@ class OpenAIEnricher:
                         exc.retry_after or 0, settings.ENRICHMENT_BREAKER_COOLDOWN
                     )
                 raise
-        self.breaker.record_success()
+        # The answer is paid for: an unreachable Redis must not throw it away (the retry
+        # would pay again). The failure counter is only reset at the next success.
+        with contextlib.suppress(RedisError):
+            self.breaker.record_success()
         if not (reply.input_tokens or reply.output_tokens):
             # Some local servers report no usage: estimate, so budgets and history still
             # see what was spent.

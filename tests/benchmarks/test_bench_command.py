@@ -67,7 +67,7 @@ def test_the_bench_command_prints_every_row_and_cleans_up_after_itself():
     assert completed.returncode == 0, completed.stderr[-4000:]
     table = completed.stdout
     assert "notesite benchmark" in table
-    assert "worker class: enrichment.worker.EnrichmentSimpleWorker" in table
+    assert "worker class: enrichment.worker.NoteWorker" in table
     for row in ROWS:
         assert row in table, f"missing row {row!r} in:\n{table}"
     # Every measured row carries a verdict; a page not built yet says so instead.

@@ -2,8 +2,8 @@
 
 import pytest
 import redis.utils
-from django.conf import settings
 from django.db import connections
+from fakeredis import FakeRedis
 
 from enrichment import worker
 from enrichment.models import EnrichmentRun
@@ -14,11 +14,21 @@ from tests.factories import make_note
 S = ProcessingStatus
 
 
-def test_the_application_runs_the_preloading_simple_worker():
+def test_a_worker_preloads_when_it_starts_working_and_not_when_merely_described(
+    monkeypatch,
+):
     from django_rq.workers import get_worker_class
+    from rq.worker import HerokuWorker
 
-    assert get_worker_class() is worker.EnrichmentSimpleWorker
-    assert settings.RQ["WORKER_CLASS"] == "enrichment.worker.EnrichmentSimpleWorker"
+    assert get_worker_class() is worker.NoteWorker
+    calls = []
+    monkeypatch.setattr(worker, "preload", lambda: calls.append("preload"))
+    monkeypatch.setattr(HerokuWorker, "work", lambda self, *a, **k: calls.append("work"))
+    # Built from Redis to describe a registered worker (health view): no preload.
+    described = worker.NoteWorker([], connection=FakeRedis())
+    assert calls == []
+    described.work(burst=True)
+    assert calls == ["preload", "work"]
 
 
 @pytest.mark.django_db(transaction=True)

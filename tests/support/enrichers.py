@@ -5,9 +5,11 @@ assert how many times a worker really called the backend.
 """
 
 import os
+import random
 import time
 
 import django_rq
+import redis
 from django.conf import settings
 
 from enrichment.enrichers.local import LocalEnricher
@@ -58,4 +60,47 @@ class FlakyEnricher(LocalEnricher):
         conn = django_rq.get_connection(settings.ENRICHMENT_QUEUE)
         if conn.incr("test:flaky:" + content_hash(content)) == 1:
             raise TransientEnrichmentError("503 from provider", retry_after=0)
+        return super().enrich(content)
+
+
+# --- chaos tests --------------------------------------------------------------------------
+
+# Counters live on a Redis that the chaos tests never stop (the queues use a private one).
+COUNTER_URL_ENV = "TEST_COUNTER_REDIS_URL"
+CALLS_BY_HASH_KEY = "test:calls-by-hash"
+CALLING_KEY = "test:calling:{}"
+
+
+def counter_connection():
+    """Where provider calls are counted: TEST_COUNTER_REDIS_URL, else the queues' Redis."""
+    url = os.environ.get(COUNTER_URL_ENV)
+    if url:
+        return redis.Redis.from_url(url)
+    return django_rq.get_connection(settings.ENRICHMENT_QUEUE)
+
+
+class ChaosEnricher(LocalEnricher):
+    """A provider stand-in with knobs, set through the worker's environment.
+
+    TEST_ENRICH_DELAY: seconds each call takes; TEST_FAIL_RATE: the share of calls that
+    fail transiently (a 503). Every call is counted per content hash, before it can fail,
+    so a test can check that no content version was paid for more often than allowed.
+    """
+
+    name = "chaos"
+
+    def enrich(self, content):
+        conn = counter_connection()
+        with conn.pipeline() as pipe:
+            pipe.incr(CALLS_KEY)
+            pipe.hincrby(CALLS_BY_HASH_KEY, content_hash(content), 1)
+            # Lets a test kill this process exactly while it waits for the "provider".
+            pipe.set(CALLING_KEY.format(os.getpid()), content_hash(content), ex=60)
+            pipe.execute()
+        delay = float(os.environ.get("TEST_ENRICH_DELAY", "0"))
+        if delay:
+            time.sleep(delay)
+        conn.delete(CALLING_KEY.format(os.getpid()))
+        if random.random() < float(os.environ.get("TEST_FAIL_RATE", "0")):
+            raise TransientEnrichmentError("503 from provider (injected)", retry_after=0)
         return super().enrich(content)

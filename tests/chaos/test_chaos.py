@@ -1,0 +1,255 @@
+"""Chaos: real workers, the real reaper, a private real Redis, the test PostgreSQL and the
+real openai client against the loopback LLM stub (with a delay),
+broken one way at a time while a batch of notes is processed.
+
+Each test ends with the same promises (docs/reliability.md): every note COMPLETED with the
+enrichment of its final content (or FAILED with a reason), none stuck, and no content
+version sent to the provider more often than the retry policy allows.
+"""
+
+import threading
+import time
+
+import pytest
+from django.db import connection
+
+from enrichment import queue as delivery
+from enrichment.models import EnrichmentRun, RunOutcome
+from enrichment.reaper import reap
+from notes import services
+from notes.models import Note
+from notes.status import ProcessingStatus
+from tests.support.chaos import (
+    FAST_SETTINGS,
+    assert_every_note_settled_correctly,
+    kill_database_connections,
+    other_database_connections,
+)
+from tests.support.workers import wait_until
+
+S = ProcessingStatus
+pytestmark = [
+    pytest.mark.chaos,
+    pytest.mark.slow,
+    pytest.mark.integration,
+    pytest.mark.django_db(transaction=True),
+]
+
+MAX_REAPS = FAST_SETTINGS["ENRICHMENT_MAX_REAPS"]
+MAX_RETRIES = FAST_SETTINGS["ENRICHMENT_MAX_RETRIES"]
+
+
+def completed(ids) -> int:
+    return Note.objects.filter(pk__in=ids, processing_status=S.COMPLETED).count()
+
+
+def abandoned_runs(ids):
+    return EnrichmentRun.objects.filter(note_id__in=ids, outcome=RunOutcome.ABANDONED)
+
+
+def test_a_sigkilled_work_horse_loses_no_note(make_cluster, make_notes):
+    cluster = make_cluster(delay=0.1)
+    ids = make_notes(100)
+    victim = cluster.start_worker()
+    cluster.start_worker()
+    cluster.start_cron()
+
+    kills = 0
+    for _ in range(5):
+        cluster.calling_horse(victim).kill()  # mid-call: the note is PROCESSING
+        kills += 1
+        time.sleep(0.3)
+
+    notes = cluster.wait_settled(ids)
+    calls = cluster.calls_by_hash()
+    assert_every_note_settled_correctly(notes, calls, max_calls=1 + MAX_REAPS)
+    assert all(n.processing_status == S.COMPLETED for n in notes)
+    assert victim.poll() is None, "the worker itself survives its horses"
+    # The killed attempts were found and requeued by the reaper, not silently retried.
+    lost = abandoned_runs(ids)
+    assert 1 <= lost.count() <= kills  # a kill may land just after the call returned
+    assert all("ended (failed)" in run.error_message for run in lost)
+    # Each lost attempt cost exactly one more provider call; nothing else did.
+    assert sum(calls.values()) == len(ids) + lost.count()
+
+
+def test_b_sigkilled_worker_takes_its_horse_along_and_loses_no_note(make_cluster, make_notes):
+    cluster = make_cluster(delay=0.2)
+    ids = make_notes(100)
+    victim = cluster.start_worker()
+    cluster.start_worker()
+    cluster.start_cron()
+
+    wait_until(lambda: completed(ids) >= 5, timeout=30)
+    horse = cluster.calling_horse(victim)
+    victim.kill()  # SIGKILL: no handler, no cleanup, as when a host or container dies
+    victim.wait()
+    # The horse must not outlive its worker: it would be a second payer once reaped.
+    wait_until(
+        lambda: not horse.is_running() or horse.status() == "zombie",
+        timeout=5,
+        message="for the horse to die with its worker",
+    )
+    cluster.start_worker()  # the supervisor's replacement
+
+    notes = cluster.wait_settled(ids)
+    calls = cluster.calls_by_hash()
+    assert_every_note_settled_correctly(notes, calls, max_calls=2)
+    assert all(n.processing_status == S.COMPLETED for n in notes)
+    lost = list(abandoned_runs(ids))
+    assert len(lost) == 1
+    # Found by its missing heartbeats, or after RQ's registry cleanup (which the
+    # replacement worker runs at start) marked the orphaned job failed.
+    reason = lost[0].error_message
+    assert "stopped sending heartbeats" in reason or "ended (failed)" in reason
+    assert sum(calls.values()) <= len(ids) + 1
+
+
+def test_c_redis_restarts_empty_under_a_backlog(make_cluster, make_notes):
+    cluster = make_cluster(delay=0.1)
+    workers = [cluster.start_worker(), cluster.start_worker()]
+    cluster.start_cron()
+    ids = make_notes(100)
+    wait_until(lambda: completed(ids) >= 10, timeout=30)
+
+    cluster.stop_redis()  # not persistent: every queued job is lost
+    time.sleep(2)
+    cluster.restart_redis()
+
+    notes = cluster.wait_settled(ids)
+    assert_every_note_settled_correctly(notes, cluster.calls_by_hash(), max_calls=1)
+    assert all(n.processing_status == S.COMPLETED for n in notes)
+    assert all(w.poll() is None for w in workers), "workers reconnect instead of exiting"
+
+
+def test_d_database_connections_killed_mid_run(make_cluster, make_notes):
+    cluster = make_cluster(delay=0.2)
+    workers = [cluster.start_worker(), cluster.start_worker()]
+    cluster.start_cron()
+    ids = make_notes(100)
+
+    killed = 0
+    for _ in range(4):
+        time.sleep(1.5)
+        killed += kill_database_connections()
+    assert killed > 0
+
+    notes = cluster.wait_settled(ids)
+    calls = cluster.calls_by_hash()
+    assert_every_note_settled_correctly(notes, calls, max_calls=1 + MAX_REAPS)
+    assert all(n.processing_status == S.COMPLETED for n in notes)
+    assert all(w.poll() is None for w in workers)
+    # A result whose connection died is written on a new connection, not paid again;
+    # only a connection killed around the claim costs a second call.
+    assert sum(calls.values()) <= len(ids) + 2 * 4
+    # Idle workers hold no database connection: the main process never opens one, so
+    # none can leak into forked horses (each horse's dies with it).
+    wait_until(lambda: other_database_connections() == 0, timeout=10)
+
+
+def test_e_a_third_of_provider_calls_fail_transiently(make_cluster, make_notes):
+    cluster = make_cluster(delay=0.02, fail_rate=0.3)
+    ids = make_notes(100)
+    cluster.start_worker()
+    cluster.start_worker()
+    cluster.start_cron()
+
+    notes = cluster.wait_settled(ids)
+    calls = cluster.calls_by_hash()
+    assert_every_note_settled_correctly(notes, calls, max_calls=1 + MAX_RETRIES)
+    for note in notes:
+        # One provider call per attempt: retries are the only repeated calls.
+        assert calls[note.content_hash] == note.attempts
+        if note.processing_status == S.FAILED:
+            assert note.last_error.startswith(f"Gave up after {MAX_RETRIES} retries")
+    assert sum(calls.values()) > len(ids), "some calls failed and were retried"
+
+
+def test_f_duplicate_deliveries_two_workers_and_reapers_race_on_slow_jobs(make_cluster, make_notes):
+    # Each call takes longer than WORKER_LIVENESS_TTL: only heartbeats keep the reapers off.
+    cluster = make_cluster(delay=3.5)
+    ids = make_notes(12)
+    for pk in ids:
+        # A double click, a second web server and a stale redelivery, all at once.
+        assert services.reprocess_note(pk) is False
+        delivery.dispatch(pk, Note.objects.get(pk=pk).job_id)
+        delivery.dispatch(pk, delivery.new_job_id(pk))
+    cluster.start_worker()
+    cluster.start_worker()
+    cluster.start_cron()
+
+    stop = threading.Event()
+    reaped = []
+
+    def reaper_loop():
+        try:
+            while not stop.is_set():
+                report = reap()
+                reaped.append(report.requeued + report.errored)
+                time.sleep(0.2)
+        finally:
+            connection.close()
+
+    racer = threading.Thread(target=reaper_loop)
+    racer.start()
+    try:
+        notes = cluster.wait_settled(ids)
+    finally:
+        stop.set()
+        racer.join()
+
+    calls = cluster.calls_by_hash()
+    assert_every_note_settled_correctly(notes, calls, max_calls=1)
+    assert all(n.processing_status == S.COMPLETED for n in notes)
+    assert len(reaped) > 10 and sum(reaped) == 0
+    assert not abandoned_runs(ids).exists()
+
+
+def test_g_content_edited_while_processing_ends_with_the_final_content(make_cluster, make_notes):
+    cluster = make_cluster(delay=0.25)
+    ids = make_notes(60)
+    cluster.start_worker()
+    cluster.start_worker()
+    cluster.start_cron()
+
+    edited_while_processing = 0
+    pending = set(ids)
+    deadline = time.monotonic() + 25
+    while pending and time.monotonic() < deadline:
+        for note in Note.objects.filter(pk__in=pending, processing_status=S.PROCESSING):
+            services.update_note(note, content=note.content + " Edited: ship it on Friday.")
+            edited_while_processing += 1
+            pending.discard(note.pk)
+        time.sleep(0.02)
+    for note in Note.objects.filter(pk__in=pending):  # any the workers finished first
+        services.update_note(note, content=note.content + " Edited: ship it on Friday.")
+
+    notes = cluster.wait_settled(ids)
+    calls = cluster.calls_by_hash()
+    assert_every_note_settled_correctly(notes, calls, max_calls=1)
+    assert all(n.processing_status == S.COMPLETED for n in notes)
+    assert edited_while_processing >= 10
+    superseded = EnrichmentRun.objects.filter(note_id__in=ids, outcome=RunOutcome.SUPERSEDED)
+    assert superseded.count() >= 1
+    # The superseded run enriched the old text; the stored enrichment is of the new one.
+    for run in superseded:
+        assert run.content_hash != Note.objects.get(pk=run.note_id).enriched_hash
+
+
+def test_h_notes_saved_while_redis_is_down_are_delivered_when_it_returns(make_cluster, make_notes):
+    cluster = make_cluster(delay=0.02)
+    workers = [cluster.start_worker(), cluster.start_worker()]
+    cluster.start_cron()
+    cluster.wait_for_workers(2)
+    cluster.stop_redis()
+
+    ids = make_notes(100)  # people keep writing
+    assert Note.objects.filter(pk__in=ids, processing_status=S.QUEUED, job_id="").count() == 100
+
+    time.sleep(1)
+    cluster.restart_redis()  # nobody runs enqueue_pending by hand
+
+    notes = cluster.wait_settled(ids)
+    assert_every_note_settled_correctly(notes, cluster.calls_by_hash(), max_calls=1)
+    assert all(n.processing_status == S.COMPLETED for n in notes)
+    assert all(w.poll() is None for w in workers)

@@ -1,0 +1,82 @@
+"""The pipeline's own defences: a database connection lost during the provider call, and a
+worker shutting down during it."""
+
+import contextlib
+
+import pytest
+from django.db import DatabaseError, connection
+from rq import Queue
+from rq.exceptions import ShutDownImminentException
+
+from enrichment import pipeline
+from enrichment.enrichers.local import LocalEnricher
+from enrichment.models import EnrichmentRun, RunOutcome
+from notes.status import ProcessingStatus
+from tests.factories import make_note
+
+S = ProcessingStatus
+
+
+def use_enricher(monkeypatch, enrich):
+    class Stub:
+        name = "stub"
+
+        def enrich(self, content):
+            return enrich(content)
+
+    monkeypatch.setattr(pipeline, "get_enricher", lambda: Stub())
+
+
+def queued_note(user):
+    return make_note(user, "Plan the launch. Write it up.", status=S.QUEUED, job_id="job-1")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_result_whose_database_connection_died_is_stored_on_a_new_one(user, monkeypatch):
+    if connection.vendor != "postgresql":
+        pytest.skip("terminating a backend needs PostgreSQL")
+    note = queued_note(user)
+    pids = []
+
+    def enrich_while_the_database_drops_us(content):
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            pids.append(cursor.fetchone()[0])
+            # What an idle-connection killer or a PostgreSQL restart does to us:
+            with contextlib.suppress(DatabaseError):
+                cursor.execute("SELECT pg_terminate_backend(pg_backend_pid())")
+        return LocalEnricher().enrich(content)
+
+    use_enricher(monkeypatch, enrich_while_the_database_drops_us)
+
+    assert pipeline.run(note.pk, "job-1") == "completed"
+
+    note.refresh_from_db()
+    assert note.processing_status == S.COMPLETED
+    assert note.enriched_hash == note.content_hash
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        assert cursor.fetchone()[0] != pids[0]  # really a new connection
+    assert EnrichmentRun.objects.get(note=note).outcome == RunOutcome.COMPLETED
+
+
+@pytest.mark.django_db
+def test_a_worker_shutting_down_gives_the_note_back_to_the_queue(user, monkeypatch, fake_redis):
+    note = queued_note(user)
+
+    def enrich_until_the_grace_period_ends(content):
+        raise ShutDownImminentException("shut down imminent (signal: SIGALRM)", {})
+
+    use_enricher(monkeypatch, enrich_until_the_grace_period_ends)
+
+    assert pipeline.run(note.pk, "job-1") == "interrupted"
+
+    note.refresh_from_db()
+    assert note.processing_status == S.QUEUED
+    assert note.job_id != "job-1"
+    assert note.attempts == 0
+    assert note.processing_token is None
+    assert Queue("note_enrichment", connection=fake_redis).job_ids == [note.job_id]
+    run = EnrichmentRun.objects.get(note=note)
+    assert run.outcome == RunOutcome.ABANDONED
+    assert run.error_kind == "shutdown"
