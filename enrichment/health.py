@@ -7,9 +7,12 @@
                 "workers": {...}, "notes": {...}, "backend": {...}}}
 
 Each check has a ``status`` and, for trusted callers, its figures; :func:`public_report`
-keeps only the statuses. ``down`` (HTTP 503) means the database or Redis cannot be
-reached; everything else that is wrong (no worker, stuck notes, an unconfigured backend)
-is ``degraded``.
+keeps only the statuses. ``down`` (HTTP 503) means the database cannot be reached: the
+site cannot serve anything. Redis unreachable is ``degraded`` (HTTP 200) on purpose: people
+can still write notes (they are saved QUEUED and delivered when Redis is back), so a load
+balancer must not take the web processes out of rotation for it; the ``redis`` check itself
+says ``down``. Everything else that is wrong (no worker, stuck notes, an unconfigured
+backend) is ``degraded`` too.
 
 Why threads: a hung server must not hang a probe. Redis gets a dedicated client with
 sub-second socket timeouts, PostgreSQL a statement timeout, but libpq cannot connect with
@@ -299,7 +302,7 @@ def collect() -> dict:
     checks["backend"] = backend_check()
     order = ("database", "redis", "queue", "bulk_queue", "workers", "notes", "backend")
     checks = {key: checks[key] for key in order}
-    if DOWN in (checks["database"]["status"], checks["redis"]["status"]):
+    if checks["database"]["status"] == DOWN:
         overall = DOWN
     else:
         overall = max((c["status"] for c in checks.values()), key=_RANK.__getitem__)
