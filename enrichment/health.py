@@ -38,6 +38,7 @@ from django.utils.module_loading import import_string
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 from redis.retry import Retry
+from redis.sentinel import Sentinel
 from rq import Queue, Worker
 from rq.exceptions import NoSuchJobError
 from rq.job import Job
@@ -74,8 +75,33 @@ def _redis_client(url: str, timeout: float) -> redis.Redis:
     )
 
 
+def _sentinel_client(timeout: float) -> redis.Redis:
+    """The current master, found through the Sentinels the queues use (settings' Sentinel
+    block), with the monitoring timeouts instead of the queues' long ones."""
+    config = settings.RQ_QUEUES[settings.ENRICHMENT_QUEUE]
+    timeouts = {"socket_timeout": timeout, "socket_connect_timeout": timeout}
+    master_options = {
+        key: value
+        for key, value in config.get("CONNECTION_KWARGS", {}).items()
+        if key not in _URL_TIMEOUT_OPTIONS
+    }
+    sentinel = Sentinel(
+        config["SENTINELS"], sentinel_kwargs={**config.get("SENTINEL_KWARGS", {}), **timeouts}
+    )
+    return sentinel.master_for(
+        config["MASTER_NAME"],
+        db=config.get("DB", 0),
+        retry=Retry(NoBackoff(), 0),
+        health_check_interval=0,
+        **timeouts,
+        **master_options,
+    )
+
+
 def redis_client() -> redis.Redis:
     """A Redis client for monitoring only: short timeouts, no retries."""
+    if settings.REDIS_SENTINELS:
+        return _sentinel_client(settings.HEALTH_REDIS_TIMEOUT)
     return _redis_client(settings.REDIS_URL, settings.HEALTH_REDIS_TIMEOUT)
 
 

@@ -4,6 +4,7 @@ Every variable read here is listed, with a one-line explanation, in `.env.exampl
 A malformed value stops start-up with an ImproperlyConfigured error naming the variable.
 """
 
+import os
 from pathlib import Path
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
@@ -13,7 +14,10 @@ from django.core.exceptions import ImproperlyConfigured
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
-if (BASE_DIR / ".env").is_file():
+# READ_DOT_ENV=false (a real environment variable) ignores the file: the same .env that
+# configures `docker compose` must not leak into the test suite or a one-off command.
+_read_dot_env = os.environ.get("READ_DOT_ENV", "true").strip().lower() not in {"0", "false", "no"}
+if _read_dot_env and (BASE_DIR / ".env").is_file():
     # Real environment variables win over the file.
     environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
@@ -192,6 +196,61 @@ RQ_SHOW_ADMIN_LINK = True
 # enqueue is caught, logged with the note id and left for `enqueue_pending` to repair.
 RQ = {"COMMIT_MODE": "auto"}
 
+# --- Redis Sentinel (high availability) ------------------------------------
+
+# With REDIS_SENTINELS set, every queue connection asks the Sentinels which server is the
+# current master of REDIS_SENTINEL_MASTER, and follows a failover on reconnect. REDIS_URL
+# is then not used for the queues; REDIS_DB, REDIS_PASSWORD and REDIS_SSL describe the
+# master. Code that needs Redis goes through django_rq (enrichment.queue.get_connection),
+# so it follows the same configuration.
+
+
+def _sentinel_address(item):
+    host, sep, port = item.strip().rpartition(":")
+    if not sep or not host or not port.isdigit():
+        raise _invalid("REDIS_SENTINELS", item, "a comma-separated list of host:port")
+    return (host.strip("[]"), int(port))
+
+
+REDIS_SENTINELS = [_sentinel_address(item) for item in env.list("REDIS_SENTINELS", default=[])]
+REDIS_SENTINEL_MASTER = env.str("REDIS_SENTINEL_MASTER", default="mymaster")
+
+if REDIS_SENTINELS:
+    _master_kwargs = {
+        "socket_connect_timeout": REDIS_TIMEOUT,
+        "health_check_interval": 30,
+    }
+    if env.str("REDIS_PASSWORD", default=""):
+        _master_kwargs["password"] = env.str("REDIS_PASSWORD")
+    if env_bool("REDIS_SSL", False):
+        _master_kwargs["ssl"] = True
+    # Sentinels usually have their own password (or none); they are asked with the same
+    # timeouts as the master so that a dead Sentinel is skipped quickly.
+    _sentinel_kwargs = {
+        "socket_timeout": REDIS_TIMEOUT,
+        "socket_connect_timeout": REDIS_TIMEOUT,
+    }
+    if env.str("REDIS_SENTINEL_PASSWORD", default=""):
+        _sentinel_kwargs["password"] = env.str("REDIS_SENTINEL_PASSWORD")
+    if env_bool("REDIS_SENTINEL_SSL", False):
+        _sentinel_kwargs["ssl"] = True
+    RQ_QUEUES = {
+        name: {
+            "SENTINELS": REDIS_SENTINELS,
+            "MASTER_NAME": REDIS_SENTINEL_MASTER,
+            "DB": env_int("REDIS_DB", 0, minimum=0),
+            "SOCKET_TIMEOUT": REDIS_TIMEOUT,
+            # Master options go in CONNECTION_KWARGS: django-rq hands them to redis-py as
+            # they are (ssl has no key of its own). Its dashboard rebuilds connections
+            # from a filtered copy that drops SENTINEL_KWARGS, so with a Sentinel password
+            # the dashboard's cron-scheduler list stays empty; queues and jobs still show.
+            "CONNECTION_KWARGS": _master_kwargs,
+            "SENTINEL_KWARGS": _sentinel_kwargs,
+            "DEFAULT_TIMEOUT": QUEUE_JOB_TIMEOUT,
+        }
+        for name in (ENRICHMENT_QUEUE, ENRICHMENT_BULK_QUEUE)
+    }
+
 # --- Enrichment -------------------------------------------------------------
 
 # "local", "openai", or the dotted path of an enricher class (a seam for custom backends).
@@ -244,7 +303,8 @@ RQ["WORKER_CLASS"] = "enrichment.worker.NoteWorker"
 # The reaper's queue. Every NoteWorker listens to it before the queues it is given, so the
 # reaper runs within seconds even behind a backlog of thousands of notes.
 ENRICHMENT_MAINTENANCE_QUEUE = "note_maintenance"
-RQ_QUEUES[ENRICHMENT_MAINTENANCE_QUEUE] = {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 300}
+# Same connection as the note queues (a URL or the Sentinels): one worker serves all three.
+RQ_QUEUES[ENRICHMENT_MAINTENANCE_QUEUE] = {**RQ_QUEUES[ENRICHMENT_QUEUE], "DEFAULT_TIMEOUT": 300}
 
 # --- Database connection start-up -------------------------------------------------
 
@@ -276,8 +336,52 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(env.str("STATIC_ROOT", default="") or BASE_DIR / "staticfiles")
 STATICFILES_DIRS = [BASE_DIR / "static"] if (BASE_DIR / "static").is_dir() else []
+
+# --- Production: HTTPS, cookies, static files -------------------------------
+
+# Cookies only travel over HTTPS outside development. Browsers treat http://localhost as
+# secure, so a local `docker compose up` still logs in; turn off only for a plain-HTTP
+# private network.
+SECURE_COOKIES = env_bool("SECURE_COOKIES", not DEBUG)
+SESSION_COOKIE_SECURE = SECURE_COOKIES
+CSRF_COOKIE_SECURE = SECURE_COOKIES
+
+# Off by default so that a first `docker compose up` answers on plain HTTP; turn on once
+# the site is served over HTTPS (see README, "Deploying").
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
+# Container and load-balancer probes and the Prometheus scraper talk plain HTTP to the
+# app itself, inside the private network.
+SECURE_REDIRECT_EXEMPT = [r"^health/", r"^metrics$"]
+# HSTS makes browsers refuse plain HTTP for this many seconds: start small (3600), then
+# raise to a year once HTTPS is known to work everywhere.
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+# Behind a TLS-terminating proxy the app sees plain HTTP; the proxy says what the client
+# used in X-Forwarded-Proto. Only trust it when the proxy always sets (overwrites) it,
+# otherwise a client could claim HTTPS.
+if env_bool("BEHIND_TLS_PROXY", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# Hashed, compressed static files served by WhiteNoise with far-future cache headers.
+# They need `collectstatic` first (the Docker image runs it at build time), so the test
+# suite, which renders templates without collecting, turns this off.
+STATICFILES_MANIFEST = env_bool("STATICFILES_MANIFEST", not DEBUG)
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": (
+            "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            if STATICFILES_MANIFEST
+            else "django.contrib.staticfiles.storage.StaticFilesStorage"
+        )
+    },
+}
+# Settings whose values embed credentials (REDIS_URL, the queues' URL) stay hidden on
+# error pages and in error reports, like SECRET_KEY and passwords already are.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "notesite.reporting.SettingsHidingFilter"
 
 # --- Logging ----------------------------------------------------------------
 

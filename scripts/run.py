@@ -1,9 +1,10 @@
 """`make run`: migrate, make sure an admin exists, then run Redis (if needed), a worker, the
 web server and the cron scheduler (the reaper) together. Ctrl-C stops everything.
 
-With REDIS_URL set, that Redis is used. Otherwise a Redis answering on localhost:6379 is
-used, and if none answers, a real redis-server from the project's dependencies is started
-(data kept in .dev-redis/). DATABASE_URL defaults to a SQLite file in the project.
+With REDIS_URL (or REDIS_SENTINELS) set, that Redis is used. Otherwise a Redis answering
+on localhost:6379 is used, and if none answers, a real redis-server from the project's
+dependencies is started (data kept in .dev-redis/). DATABASE_URL defaults to a SQLite
+file in the project.
 """
 
 import os
@@ -32,7 +33,8 @@ def main() -> int:
     env.setdefault("LOG_FORMAT", "text")
     port = env.get("PORT", "8000")
     redis = None
-    if not env.get("REDIS_URL"):
+    # With REDIS_SENTINELS the settings find the Redis master through the Sentinels.
+    if not env.get("REDIS_URL") and not env.get("REDIS_SENTINELS"):
         if redis_answers("127.0.0.1", 6379):
             env["REDIS_URL"] = "redis://127.0.0.1:6379/0"
             print("Using the Redis server on localhost:6379.")

@@ -10,11 +10,16 @@ import os
 
 from notesite.embedded_redis import EmbeddedRedis, redis_answers
 
+# A .env in the project (e.g. the one docker compose uses) must not change the tests.
+os.environ["READ_DOT_ENV"] = "false"
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-production")
 os.environ.setdefault("DEBUG", "false")
 os.environ.setdefault("ALLOWED_HOSTS", "testserver,localhost,127.0.0.1")
 os.environ.setdefault("ENRICHMENT_RETRY_BASE_DELAY", "0.2")
 os.environ.setdefault("LOG_LEVEL", "warning")
+# Tests render templates without running collectstatic, so no manifest of hashed names
+# exists; tests/deploy/ checks the hashed static files with a real collectstatic.
+os.environ.setdefault("STATICFILES_MANIFEST", "false")
 
 if not os.environ.get("REDIS_URL"):
     if redis_answers("127.0.0.1", 6379):

@@ -1,0 +1,52 @@
+"""Gunicorn settings for the web service (`gunicorn --config gunicorn.conf.py notesite.wsgi`).
+
+Every value can be changed from the environment; each variable is listed in .env.example.
+"""
+
+import multiprocessing
+import os
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        message = f"Environment variable {name} must be a whole number, got {raw!r}."
+        raise SystemExit(message) from None
+    if value < 1:
+        raise SystemExit(f"Environment variable {name} must be at least 1, got {value}.")
+    return value
+
+
+# 0.0.0.0 inside a container: the port is published (or proxied) by the container runtime.
+bind = f"0.0.0.0:{_int('PORT', 8000)}"
+
+# Gunicorn's rule of thumb is 2 x cores + 1 sync workers; capped because each worker is a
+# whole Django process and a container often sees all of the host's cores.
+workers = _int("GUNICORN_WORKERS", min(2 * multiprocessing.cpu_count() + 1, 8))
+# Pages only read and write PostgreSQL and enqueue to Redis (enrichment runs in the
+# workers), so a request that takes longer than this is stuck: kill and replace it.
+timeout = _int("GUNICORN_TIMEOUT", 30)
+# On SIGTERM (docker stop, a deploy) requests in flight get this long to finish. Keep it
+# below the container's stop grace period (docker-compose.yml: stop_grace_period).
+graceful_timeout = _int("GUNICORN_GRACEFUL_TIMEOUT", 25)
+keepalive = 5
+
+# Recycle workers now and then so that a slow leak never grows without bound; the jitter
+# keeps them from all restarting at once.
+max_requests = _int("GUNICORN_MAX_REQUESTS", 1000)
+max_requests_jitter = max_requests // 10
+
+# Heartbeat files on tmpfs: on an overlay filesystem a slow disk can make the arbiter
+# think healthy workers are dead.
+# (gunicorn creates its own private files there; the directory is not shared state.)
+SHM = "/dev/shm"  # noqa: S108
+worker_tmp_dir = SHM if os.path.isdir(SHM) else None
+
+# Logs go to stdout/stderr, where the container runtime collects them.
+accesslog = "-"
+errorlog = "-"
+loglevel = os.environ.get("LOG_LEVEL", "info").lower()
