@@ -35,6 +35,11 @@ test: $(VENV)/.dev-installed
 	SECRET_KEY=migrations-check DEBUG=false $(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+## bench: the benchmark suite (docs/performance.md) in its own database and Redis db;
+## BENCH_ARGS="--quick" for a smoke run
+bench: $(VENV)/.runtime-installed
+	$(BIN)/python manage.py bench $(BENCH_ARGS)
+
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .

@@ -1,7 +1,16 @@
 """The RQ worker class every `rqworker` runs (``RQ["WORKER_CLASS"]`` in settings).
 
-It adds three things to RQ's forking worker, none of which touches the database in the
-worker's main process (a connection opened there would leak into every forked horse):
+It adds four things to RQ's forking worker. Only the first touches the database in the
+worker's main process, and closes its connection before the first fork (a connection left
+open there would leak into every forked horse):
+
+* **Preloading.** Whatever a work horse computes dies with it, so with a plain forking
+  worker every job paid again for work that never changes: importing the pipeline,
+  pydantic's schema and the enricher's client library; looking up PostgreSQL type ids for
+  django.contrib.postgres; reading redis-py's version from the package metadata for its
+  new Redis connection; building the ORM's lazily cached model and query machinery. That
+  cost several times the job itself (docs/performance.md). :func:`preload` does it once,
+  in the worker, before the first fork, and every horse inherits the result.
 
 * **Liveness marks.** While a job runs, the main process keeps a short-lived Redis key
   ``notesite:alive:<job id>`` fresh with its heartbeat. The reaper (:mod:`enrichment.reaper`)
@@ -21,10 +30,14 @@ worker's main process (a connection opened there would leak into every forked ho
 
 import contextlib
 import ctypes
+import functools
 import logging
 import signal
+import uuid
 
+import redis.utils
 from django.conf import settings
+from django.db import connections
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from rq.queue import Queue
@@ -82,6 +95,63 @@ def _with_maintenance_queue(queues):
     return [maintenance, *queues]
 
 
+def preload() -> None:
+    """Warm, in the worker's main process, what every job would otherwise redo."""
+    from enrichment import jobs  # noqa: F401  (imported for its side effect)
+    from enrichment.enrichers import get_enricher
+
+    try:
+        # Instantiating resolves and imports the backend module (e.g. the openai client).
+        get_enricher()
+    except Exception:  # a misconfigured backend must fail the job, not the worker start
+        logger.exception("Could not preload the enricher; jobs will report the error")
+
+    # redis-py resolves its own version from the package metadata (a scan of
+    # site-packages, ~10 ms) for every new connection, and each horse makes a new one.
+    if not hasattr(redis.utils.get_lib_version, "cache_info"):
+        redis.utils.get_lib_version = functools.cache(redis.utils.get_lib_version)
+    redis.utils.get_lib_version()
+
+    # One connection fills process-wide caches that horses inherit: contrib.postgres' type
+    # ids, and the ORM's lazily built model metadata and query machinery (a third of the
+    # Python work of a job done cold). It is closed at once: a socket must never be
+    # shared across a fork.
+    try:
+        _rehearse_queries()
+    except Exception:  # the database may be down at start; jobs will retry it
+        logger.warning("Database unreachable while preloading the worker", exc_info=True)
+    finally:
+        for connection in connections.all(initialized_only=True):
+            connection.close()
+
+
+def _rehearse_queries() -> None:
+    """Run the pipeline's statement shapes against a note id that never exists (ids
+    start at 1), so nothing is changed."""
+    from django.db.models import F
+    from django.utils import timezone
+
+    from notes.models import Note
+    from notes.services import transition
+    from notes.status import ProcessingStatus as S
+
+    from .models import EnrichmentRun
+
+    token = uuid.uuid4()
+    transition(
+        0,
+        S.PROCESSING,
+        source=S.QUEUED,
+        match={"job_id": ""},
+        processing_token=token,
+        attempts=F("attempts") + 1,
+        retry_at=None,
+    )
+    Note.objects.filter(pk=0, processing_token=token).values("content").first()
+    transition(0, S.COMPLETED, source=S.PROCESSING, token=token, processing_token=None)
+    EnrichmentRun.objects.filter(pk=0).update(finished_at=timezone.now())
+
+
 class NoteWorker(HerokuWorker):
     """RQ's forking worker with liveness marks, a shutdown grace period and Redis-outage
     tolerance. See the module docstring."""
@@ -94,6 +164,12 @@ class NoteWorker(HerokuWorker):
         kwargs.setdefault("job_monitoring_interval", heartbeat_interval())
         super().__init__(_with_maintenance_queue(queues), *args, **kwargs)
         self.imminent_shutdown_delay = settings.ENRICHMENT_SHUTDOWN_GRACE
+
+    def work(self, *args, **kwargs):
+        # Only a worker about to work preloads: RQ also builds worker objects just to
+        # describe the workers registered in Redis (health view, dashboard).
+        preload()
+        return super().work(*args, **kwargs)
 
     # --- liveness -----------------------------------------------------------------
 

@@ -9,6 +9,7 @@ The rules kept here:
 
 import logging
 import uuid
+from collections import Counter
 from collections.abc import Iterable
 
 from django.db import transaction
@@ -172,13 +173,14 @@ def reprocess_notes(
     note_ids: Iterable[int],
     *,
     bulk: bool = True,
-    chunk_size: int = 2000,
+    chunk_size: int = 5000,
     ignore_cache: bool = False,
 ) -> int:
     """Queue many finished notes again, in chunks, with one pipelined enqueue per chunk.
 
     Notes that are queued or processing are left alone. Returns how many were queued.
-    Memory stays bounded whatever the number of ids. ``ignore_cache`` as for
+    Memory stays bounded whatever the number of ids. Each chunk costs two SQL statements
+    and one Redis round trip (docs/performance.md). ``ignore_cache`` as for
     :func:`reprocess_note`.
     """
     total = 0
@@ -195,52 +197,56 @@ def reprocess_notes(
 
 def _reprocess_chunk(ids: list[int], *, bulk: bool, ignore_cache: bool = False) -> int:
     batch = uuid.uuid4().hex[:16]
-    now = timezone.now()
+    terminal = sorted(S.terminal())
     with transaction.atomic():
-        moved = []
-        for src in sorted(S.terminal()):
-            qs = Note.objects.filter(pk__in=ids, processing_status=src)
-            changed = list(qs.values_list("pk", flat=True))
-            if not changed:
-                continue
-            Note.objects.filter(pk__in=changed, processing_status=src).update(
-                processing_status=S.QUEUED,
-                status_changed_at=now,
-                status_detail="",
-                job_id=Concat(Value("note-"), Cast(F("pk"), CharField()), Value(f"-{batch}")),
-                processing_token=None,
-                attempts=0,
-                reap_count=0,
-                retry_at=None,
-                last_error="",
-                **({"ignore_cache": True} if ignore_cache else {}),
-            )
+        # Lock the chunk's finished notes first: the UPDATE below then moves exactly
+        # these rows, and the log can name each one's old status.
+        rows = list(
+            Note.objects.select_for_update()
+            .filter(pk__in=ids, processing_status__in=terminal)
+            .order_by()
+            .values_list("pk", "processing_status")
+        )
+        if not rows:
+            return 0
+        moved = [pk for pk, _ in rows]
+        Note.objects.filter(pk__in=moved, processing_status__in=terminal).update(
+            processing_status=S.QUEUED,
+            status_changed_at=timezone.now(),
+            status_detail="",
+            job_id=Concat(Value("note-"), Cast(F("pk"), CharField()), Value(f"-{batch}")),
+            processing_token=None,
+            attempts=0,
+            reap_count=0,
+            retry_at=None,
+            last_error="",
+            **({"ignore_cache": True} if ignore_cache else {}),
+        )
+        for src, count in sorted(Counter(status for _, status in rows).items()):
             logger.info(
                 "%d notes: %s -> %s (bulk reprocess)",
-                len(changed),
+                count,
                 src,
                 S.QUEUED,
-                # One line per chunk, naming every note, so each change is still traceable.
+                # One line per old status and chunk, naming every note it moved.
                 extra={
                     "old_status": str(src),
                     "new_status": str(S.QUEUED),
-                    "count": len(changed),
-                    "note_ids": changed,
+                    "count": count,
+                    "note_ids": [pk for pk, status in rows if status == src],
                 },
             )
-            moved.extend(changed)
         pairs = [(pk, f"note-{pk}-{batch}") for pk in moved]
 
         def deliver():
             if not delivery.dispatch_many(pairs, bulk=bulk):
                 Note.objects.filter(
-                    pk__in=[pk for pk, _ in pairs],
+                    pk__in=moved,
                     processing_status=S.QUEUED,
                     job_id__endswith=f"-{batch}",
                 ).update(job_id="")
 
-        if pairs:
-            transaction.on_commit(deliver)
+        transaction.on_commit(deliver)
     return len(moved)
 
 

@@ -306,6 +306,21 @@ ENRICHMENT_MAINTENANCE_QUEUE = "note_maintenance"
 # Same connection as the note queues (a URL or the Sentinels): one worker serves all three.
 RQ_QUEUES[ENRICHMENT_MAINTENANCE_QUEUE] = {**RQ_QUEUES[ENRICHMENT_QUEUE], "DEFAULT_TIMEOUT": 300}
 
+# --- Database connection start-up -------------------------------------------------
+
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Start every connection in UTC (what Django uses with USE_TZ), instead of letting
+    # Django send SET TIME ZONE after connecting: one round trip less per connection,
+    # which the forking worker opens for every job.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("options", "-c TimeZone=UTC")
+
+# --- Benchmarks -------------------------------------------------------------
+
+# `manage.py bench` (docs/performance.md). It runs in its own database (<name>_bench) and
+# in this Redis db number on the same server, which it flushes: never the application's.
+INSTALLED_APPS += ["benchmarks"]
+REDIS_BENCH_DB = env_int("REDIS_BENCH_DB", 13, minimum=0)
+
 # --- Auth, i18n, static -----------------------------------------------------
 
 AUTH_PASSWORD_VALIDATORS = [

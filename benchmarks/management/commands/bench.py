@@ -1,0 +1,214 @@
+"""`manage.py bench`: the benchmark suite, in a database and a Redis db of its own."""
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
+
+from benchmarks import environment
+from benchmarks.environment import BenchStores
+
+SECTIONS = ("overhead", "scaling", "memory", "pages", "bulk")
+
+# Full run (a few minutes on 2 cores) and --quick smoke run; explicit flags win over both.
+PROFILES = {
+    "full": {
+        "notes": 100_000,
+        "jobs": 2000,
+        "memory_jobs": 5000,
+        "memory_warmup": 100,
+        "latency_ms": 200,
+        "workers": "1,2,4,8",
+        "jobs_per_worker": 20,
+        "repeats": 20,
+    },
+    "quick": {
+        "notes": 1000,
+        "jobs": 40,
+        "memory_jobs": 60,
+        "memory_warmup": 20,
+        "latency_ms": 50,
+        "workers": "1,2",
+        "jobs_per_worker": 4,
+        "repeats": 3,
+    },
+}
+
+
+class Command(BaseCommand):
+    help = (
+        "Measure notesite against raw RQ (overhead, scaling, bulk requeue, pages, worker "
+        "memory) in a separate database and Redis db, and print one table with targets."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--quick", action="store_true", help="Tiny sizes: a smoke run.")
+        parser.add_argument("--notes", type=int, help="Notes in the database for pages and bulk.")
+        parser.add_argument("--jobs", type=int, help="Jobs per side for the overhead row.")
+        parser.add_argument(
+            "--memory-jobs", type=int, help="Jobs the worker runs in all (memory row)."
+        )
+        parser.add_argument("--memory-warmup", type=int, help="Jobs before the first reading.")
+        parser.add_argument("--latency-ms", type=int, help="Stub model latency for scaling.")
+        parser.add_argument("--workers", help="Worker counts for scaling, e.g. 1,2,4,8.")
+        parser.add_argument("--jobs-per-worker", type=int, help="Scaling jobs per worker.")
+        parser.add_argument("--repeats", type=int, help="Timed requests per page.")
+        parser.add_argument(
+            "--worker-class", help="Dotted RQ worker class (default: the application's)."
+        )
+        parser.add_argument(
+            "--only", default=",".join(SECTIONS), help="Comma-separated sections to run."
+        )
+        parser.add_argument(
+            "--redis-db",
+            type=int,
+            default=None,
+            help="Redis db number for the run, on the application's Redis server "
+            "(default REDIS_BENCH_DB or 13). It is flushed.",
+        )
+        parser.add_argument(
+            "--redis-url", help="A whole Redis URL for the run instead (it is flushed)."
+        )
+        parser.add_argument("--json", help="Also write the rows to this JSON file.")
+        parser.add_argument(
+            "--keep-db", action="store_true", help="Keep the bench database afterwards."
+        )
+        # Internal: the re-run inside the bench stores, and its measured helper steps.
+        parser.add_argument("--inside", action="store_true", help="(internal)")
+        parser.add_argument("--step", help="(internal)")
+
+    def handle(self, *args, **options):
+        if options["step"]:
+            environment.assert_inside(settings)
+            from benchmarks.suite import step
+
+            self.stdout.write(json.dumps(step(options["step"])))
+            return
+        if options["inside"]:
+            return self.measure(options)
+        return self.launch(options)
+
+    # --- outside: prepare the bench stores and re-run there -------------------
+
+    def launch(self, options):
+        app_db = settings.DATABASES["default"]
+        url, name, vendor = environment.bench_database(app_db)
+        redis_db = options["redis_db"]
+        if redis_db is None:
+            redis_db = settings.REDIS_BENCH_DB
+        redis_url = options["redis_url"] or environment.bench_redis_url(
+            settings.REDIS_URL, redis_db
+        )
+        if redis_url.split("?")[0] == settings.REDIS_URL.split("?")[0]:
+            raise CommandError("The bench Redis must not be the application's Redis db.")
+        stores = BenchStores(url, name, vendor, redis_url)
+        self.stderr.write(f"Bench database {name}, bench Redis db {redis_url.split('?')[0]}")
+        environment.create_database(stores, app_db)
+        env = {
+            **os.environ,
+            "DATABASE_URL": url,
+            "REDIS_URL": redis_url,
+            environment.INSIDE_ENV: redis_url.split("?")[0],
+            "ALLOWED_HOSTS": "testserver,localhost,127.0.0.1",
+            "DJANGO_SETTINGS_MODULE": "notesite.settings",
+            # Workers log at warning unless told otherwise: the figures are the pipeline's,
+            # not the log sink's (both sides of the overhead row log alike anyway).
+            "LOG_LEVEL": os.environ.get("LOG_LEVEL", "warning"),
+        }
+        argv = [sys.executable, str(Path(settings.BASE_DIR) / "manage.py"), "bench", "--inside"]
+        for key, value in options.items():
+            if key in {"inside", "step", "keep_db", "redis_db", "redis_url"} or value in (
+                None,
+                False,
+            ):
+                continue
+            if key in {"verbosity", "settings", "pythonpath", "traceback", "no_color"}:
+                continue
+            if key in {"force_color", "skip_checks"}:
+                continue
+            flag = "--" + key.replace("_", "-")
+            argv += [flag] if value is True else [flag, str(value)]
+        try:
+            # The output of the re-run is the table; pass it through as it comes.
+            completed = subprocess.run(
+                argv, cwd=settings.BASE_DIR, env=env, stdout=subprocess.PIPE, text=True
+            )
+            self.stdout.write(completed.stdout.rstrip("\n"))
+        finally:
+            if not options["keep_db"]:
+                environment.drop_database(stores, app_db)
+        if completed.returncode != 0:
+            raise CommandError(f"The benchmark failed (exit status {completed.returncode}).")
+
+    # --- inside: measure -----------------------------------------------------
+
+    def measure(self, options):
+        environment.assert_inside(settings)
+        from benchmarks import data, suite
+
+        profile = PROFILES["quick" if options["quick"] else "full"]
+        values = {key: options.get(key) or default for key, default in profile.items()}
+        cfg = suite.Config(
+            notes=values["notes"],
+            jobs=values["jobs"],
+            memory_jobs=values["memory_jobs"],
+            memory_warmup=min(values["memory_warmup"], values["memory_jobs"]),
+            latency_ms=values["latency_ms"],
+            workers=sorted({int(n) for n in str(values["workers"]).split(",")}),
+            jobs_per_worker=values["jobs_per_worker"],
+            repeats=values["repeats"],
+            worker_class=options["worker_class"],
+        )
+        only = [s.strip() for s in options["only"].split(",") if s.strip()]
+        unknown = set(only) - set(SECTIONS)
+        if unknown:
+            raise CommandError(f"Unknown section(s): {', '.join(sorted(unknown))}")
+        started = time.monotonic()
+        call_command("migrate", verbosity=0, interactive=False)
+        suite.flush_redis()
+        main_user, others = data.users(1000 if cfg.notes >= 10_000 else 20)
+        from django_rq.workers import get_worker_class
+
+        worker_class = cfg.worker_class or get_worker_class().__module__ + "." + (
+            get_worker_class().__name__
+        )
+        rows = []
+        if "overhead" in only or "memory" in only:
+            rows += suite.overhead_and_memory(cfg, main_user, memory="memory" in only)
+        if "scaling" in only:
+            rows += suite.scaling(cfg, main_user)
+        # Pipeline rows leave their own small notes behind; pages and bulk start afresh.
+        from notes.models import Note
+
+        Note.objects.all().delete()
+        suite.flush_redis()
+        if "pages" in only or "bulk" in only:
+            sizes = sorted({s for s in (1000, 10_000) if s < cfg.notes} | {cfg.notes})
+            if "pages" in only:
+                rows += suite.pages(cfg, main_user, others, sizes)
+            else:
+                data.seed_completed(cfg.notes, main_user=main_user, others=others)
+        if "bulk" in only:
+            rows += suite.bulk(cfg)
+        header = [
+            f"notesite benchmark, {timezone.now():%Y-%m-%d %H:%M} UTC"
+            + (" (quick smoke run: sizes too small for the targets)" if options["quick"] else ""),
+            *suite.machine(),
+            f"worker class: {worker_class}; run took {time.monotonic() - started:.0f} s",
+        ]
+        self.stdout.write(suite.render(rows, header))
+        if options["json"]:
+            Path(options["json"]).write_text(
+                json.dumps(
+                    {"header": header, "rows": [row.__dict__ for row in rows]},
+                    indent=2,
+                    default=str,
+                )
+            )
