@@ -38,7 +38,8 @@ test: $(VENV)/.dev-installed
 ## bench: the benchmark suite (docs/performance.md) in its own database and Redis db;
 ## BENCH_ARGS="--quick" for a smoke run
 bench: $(VENV)/.runtime-installed
-	$(BIN)/python manage.py bench $(BENCH_ARGS)
+	SECRET_KEY="$${SECRET_KEY:-bench-only-key-never-used-for-anything-else}" \
+		$(BIN)/python manage.py bench $(BENCH_ARGS)
 
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check .

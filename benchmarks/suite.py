@@ -425,7 +425,7 @@ def render(rows: list[Row], header: list[str]) -> str:
     passed = sum(1 for r in rows if r.ok)
     lines += [
         "",
-        f"{passed} passed, {failed} failed, {len(rows) - passed - failed} for information",
+        f"targets: {passed} met, {failed} missed, {len(rows) - passed - failed} for information",
     ]
     return "\n".join(lines)
 

@@ -118,6 +118,9 @@ class Command(BaseCommand):
             environment.INSIDE_ENV: redis_url.split("?")[0],
             "ALLOWED_HOSTS": "testserver,localhost,127.0.0.1",
             "DJANGO_SETTINGS_MODULE": "notesite.settings",
+            # Pages are rendered without a collectstatic run: plain static storage, as
+            # in the tests (the manifest only changes asset URLs, not the work measured).
+            "STATICFILES_MANIFEST": "false",
             # Workers log at warning unless told otherwise: the figures are the pipeline's,
             # not the log sink's (both sides of the overhead row log alike anyway).
             "LOG_LEVEL": os.environ.get("LOG_LEVEL", "warning"),
