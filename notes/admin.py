@@ -53,6 +53,12 @@ class NoteAdmin(admin.ModelAdmin):
     list_per_page = 50
     actions = ["reprocess_selected", "reprocess_ignoring_cache"]
     inlines = [EnrichmentRunInline]
+
+    def get_inlines(self, request, obj):
+        # A note being added has no run history yet: no empty inline (and no formset to
+        # submit) on the add page.
+        return self.inlines if obj is not None else []
+
     readonly_fields = (
         "tokens_column",
         "status_column",

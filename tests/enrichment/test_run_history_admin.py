@@ -108,3 +108,21 @@ def test_reprocess_ignoring_cache_action_queues_with_the_flag(client, staff_user
     assert busy.ignore_cache is False
     assert "1 note(s) queued for a fresh provider call; 1 skipped" in response.content.decode()
     assert Note.objects.filter(ignore_cache=True).count() == 1
+
+
+@pytest.mark.django_db
+def test_the_add_page_takes_a_plain_form_without_the_run_history(client, fake_redis):
+    from django.contrib.auth import get_user_model
+
+    from notes.models import Note
+
+    admin = get_user_model().objects.create_superuser("boss", "b@example.com", "pw-12345-abc")
+    client.force_login(admin)
+    response = client.get("/admin/notes/note/add/")
+    assert b"runs-TOTAL_FORMS" not in response.content
+    response = client.post(
+        "/admin/notes/note/add/",
+        {"owner": admin.pk, "title": "", "content": "Plan the launch.", "_save": "Save"},
+    )
+    assert response.status_code == 302
+    assert Note.objects.get().content == "Plan the launch."
