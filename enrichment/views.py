@@ -44,7 +44,7 @@ def has_monitoring_access(request) -> bool:
 @never_cache
 @require_GET
 def health_view(request):
-    """Readiness: 200 when ok or degraded, 503 when the database or Redis is down."""
+    """Readiness: 200 when ok or degraded (Redis down included), 503 when the database is."""
     report = health.collect()
     body = report if has_monitoring_access(request) else health.public_report(report)
     return JsonResponse(body, status=503 if report["status"] == health.DOWN else 200)
