@@ -169,12 +169,22 @@ def _schedule_retry(attempt: Attempt, exc: TransientEnrichmentError) -> str:
         return "failed"
     delay = retry_delay(retry_number, exc.retry_after)
     retry_at = timezone.now() + timedelta(seconds=delay)
-    job_id = delivery.new_job_id(attempt.note_id)
     detail = (
         f"retry {retry_number} of {max_retries} at "
         f"{timezone.localtime(retry_at):%H:%M:%S}: {_reason(exc)}"
     )[:255]
-    if _reconnecting(
+    _requeue_attempt(
+        attempt, delay=delay, retry_at=retry_at, last_error=_reason(exc), status_detail=detail
+    )
+    return "retry"
+
+
+def _requeue_attempt(attempt: Attempt, *, delay: float | None = None, **fields) -> bool:
+    """PROCESSING -> QUEUED under a fresh job id (fenced by the attempt's token), then
+    deliver that job, after ``delay`` seconds if given. A delivery Redis refuses forgets
+    the job id, so the reaper delivers the note later. Returns True if the note moved."""
+    job_id = delivery.new_job_id(attempt.note_id)
+    requeued = _reconnecting(
         lambda: transition(
             attempt.note_id,
             S.QUEUED,
@@ -182,33 +192,24 @@ def _schedule_retry(attempt: Attempt, exc: TransientEnrichmentError) -> str:
             token=attempt.token,
             processing_token=None,
             job_id=job_id,
-            retry_at=retry_at,
-            last_error=_reason(exc),
-            status_detail=detail,
+            **fields,
         )
-    ):
-        if not delivery.dispatch(attempt.note_id, job_id, delay=delay):
-            Note.objects.filter(pk=attempt.note_id, job_id=job_id).update(job_id="")
-    return "retry"
+    )
+    if requeued and not delivery.dispatch(attempt.note_id, job_id, delay=delay):
+        Note.objects.filter(pk=attempt.note_id, job_id=job_id).update(job_id="")
+    return requeued
 
 
 def _wait_for_budget(attempt: Attempt, exc: BudgetExhausted) -> str:
     retry_at = timezone.now() + timedelta(seconds=exc.resume_after)
-    job_id = delivery.new_job_id(attempt.note_id)
     # Waiting for budget is not a failed attempt: give the attempt back.
-    if transition(
-        attempt.note_id,
-        S.QUEUED,
-        source=S.PROCESSING,
-        token=attempt.token,
-        processing_token=None,
-        job_id=job_id,
+    _requeue_attempt(
+        attempt,
+        delay=exc.resume_after,
         retry_at=retry_at,
         attempts=F("attempts") - 1,
         status_detail=str(exc)[:255],
-    ):
-        if not delivery.dispatch(attempt.note_id, job_id, delay=exc.resume_after):
-            Note.objects.filter(pk=attempt.note_id, job_id=job_id).update(job_id="")
+    )
     return "waiting"
 
 
@@ -231,22 +232,12 @@ def _interrupted(attempt: Attempt) -> str:
 
     The attempt does not count against the retry policy: nothing was wrong with the note.
     """
-    job_id = delivery.new_job_id(attempt.note_id)
-    requeued = _reconnecting(
-        lambda: transition(
-            attempt.note_id,
-            S.QUEUED,
-            source=S.PROCESSING,
-            token=attempt.token,
-            processing_token=None,
-            job_id=job_id,
-            attempts=F("attempts") - 1,
-            status_detail="queued again: its worker was shut down",
-        )
+    _requeue_attempt(
+        attempt,
+        attempts=F("attempts") - 1,
+        status_detail="queued again: its worker was shut down",
     )
     attempt.finish_run(RunOutcome.ABANDONED, _Shutdown("The worker was shut down during the run."))
-    if requeued and not delivery.dispatch(attempt.note_id, job_id):
-        Note.objects.filter(pk=attempt.note_id, job_id=job_id).update(job_id="")
     return "interrupted"
 
 
