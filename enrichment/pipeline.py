@@ -155,17 +155,7 @@ def _schedule_retry(attempt: Attempt, exc: TransientEnrichmentError) -> str:
     max_retries = settings.ENRICHMENT_MAX_RETRIES
     retry_number = attempt.attempt  # attempts so far == retries to come next
     if retry_number > max_retries:
-        reason = f"Gave up after {max_retries} retries: {_reason(exc)}"
-        _reconnecting(
-            lambda: transition(
-                attempt.note_id,
-                S.FAILED,
-                source=S.PROCESSING,
-                token=attempt.token,
-                last_error=reason,
-                processing_token=None,
-            )
-        )
+        _close_attempt(attempt, S.FAILED, f"Gave up after {max_retries} retries: {_reason(exc)}")
         return "failed"
     delay = retry_delay(retry_number, exc.retry_after)
     retry_at = timezone.now() + timedelta(seconds=delay)
@@ -213,7 +203,8 @@ def _wait_for_budget(attempt: Attempt, exc: BudgetExhausted) -> str:
     return "waiting"
 
 
-def _end_attempt(attempt: Attempt, status, reason: str, outcome, exc) -> None:
+def _close_attempt(attempt: Attempt, status, reason: str) -> None:
+    """PROCESSING -> a final status with the reason, fenced by the attempt's token."""
     _reconnecting(
         lambda: transition(
             attempt.note_id,
@@ -224,6 +215,10 @@ def _end_attempt(attempt: Attempt, status, reason: str, outcome, exc) -> None:
             processing_token=None,
         )
     )
+
+
+def _end_attempt(attempt: Attempt, status, reason: str, outcome, exc) -> None:
+    _close_attempt(attempt, status, reason)
     attempt.finish_run(outcome, exc)
 
 
