@@ -8,6 +8,7 @@ QUEUED and `enqueue_pending` (or the reaper) delivers it later under a new job i
 
 import logging
 import uuid
+import zlib
 from collections.abc import Iterable
 from datetime import timedelta
 
@@ -16,6 +17,7 @@ from django.conf import settings
 from redis.exceptions import RedisError
 from rq import Queue
 from rq.job import Job
+from rq.utils import now as rq_now
 
 logger = logging.getLogger(__name__)
 
@@ -86,23 +88,38 @@ def dispatch(note_id: int, job_id: str, *, bulk: bool = False, delay: float | No
 
 
 def dispatch_many(pairs: Iterable[tuple[int, str]], *, bulk: bool = False) -> int:
-    """Enqueue many (note_id, job_id) pairs in one Redis pipeline. Returns how many."""
+    """Enqueue many (note_id, job_id) pairs in one Redis round trip. Returns how many.
+
+    The jobs are the ones :func:`dispatch` makes, written without building an RQ ``Job``
+    per note (see :class:`_JobWriter`): that object round trip, and redis-py packing six
+    commands of up to forty arguments per job, were most of the cost of a bulk requeue
+    (docs/performance.md).
+
+    Not a MULTI/EXEC transaction: that made Redis answer every command twice (QUEUED,
+    then the result). Atomicity is not needed: if the round trip fails part-way, the caller
+    forgets these job ids, so any job that did arrive is a stale delivery that the claim
+    ignores, and enqueue_pending sends fresh ones.
+    """
     pairs = list(pairs)
     if not pairs:
         return 0
     queue = get_queue(bulk)
-    data = [
-        Queue.prepare_data(JOB_FUNC, args=(note_id,), **_job_options(note_id, job_id))
-        for note_id, job_id in pairs
-    ]
     try:
-        # Not a MULTI/EXEC transaction: that made Redis answer every command twice (QUEUED,
-        # then the result), a quarter of the cost. Atomicity is not needed: if the pipeline
-        # fails part-way, the caller forgets these job ids, so any job that did arrive is a
-        # stale delivery that the claim ignores, and enqueue_pending sends fresh ones.
-        with queue.connection.pipeline(transaction=False) as pipe:
-            queue.enqueue_many(data, pipeline=pipe)
-            pipe.execute()
+        writer = _JobWriter(queue, *pairs[0])
+        if writer.faithful:
+            writer.write(pairs)
+        else:
+            with queue.connection.pipeline(transaction=False) as pipe:
+                queue.enqueue_many(
+                    [
+                        Queue.prepare_data(
+                            JOB_FUNC, args=(note_id,), **_job_options(note_id, job_id)
+                        )
+                        for note_id, job_id in pairs
+                    ],
+                    pipeline=pipe,
+                )
+                pipe.execute()
     except RedisError as exc:
         logger.error(
             "Could not enqueue %d notes: %s; they stay queued for enqueue_pending.",
@@ -111,6 +128,97 @@ def dispatch_many(pairs: Iterable[tuple[int, str]], *, bulk: bool = False) -> in
         )
         return 0
     return len(pairs)
+
+
+_VARYING = ("data", "meta", "description")
+
+
+class _JobWriter:
+    """Writes note jobs exactly as ``Queue.enqueue_call`` does, for many notes at once.
+
+    RQ stores a job as one Redis hash. For note jobs only three of its fields depend on
+    the note (the pickled call, the meta and the description); every other field (function
+    options, TTLs, origin, status, timestamps) is the same for every note of one enqueue.
+    So a real ``Job`` is built once, for the first note, through the very code
+    ``enqueue_call`` runs (``Queue.create_job``, ``Job.to_dict``), and its hash is reused
+    with those three fields replaced: the constant part is encoded in the Redis protocol
+    once, and each note adds its key and three fields to it.
+
+    The commands are those of ``enqueue_call``: HSET of the hash, EXPIRE at the job's
+    TTL, RPUSH of the id onto the queue, SADD of the queue to RQ's set of queues. Left
+    out: a separate HSET of the status (the hash carries it) and the EXPIRE of the job's
+    dependents and dependencies keys (they do not exist for a job without dependencies).
+    The ids are pushed with one RPUSH after every hash is written, so a worker never pops
+    an id whose hash is missing.
+
+    ``faithful`` is False if the three fields computed here differ from RQ's own for the
+    first note (a future RQ serialising differently): callers then use RQ's enqueue.
+    """
+
+    def __init__(self, queue: Queue, note_id: int, job_id: str):
+        self.queue = queue
+        self.encode = queue.connection.get_encoder().encode
+        job = queue.create_job(JOB_FUNC, args=(note_id,), **_job_options(note_id, job_id))
+        # What enqueueing adds to a created job before saving it (Queue._prepare_for_queue);
+        # origin, timeout and status are already set by create_job.
+        job.enqueued_at = rq_now()
+        self.ttl = job.ttl if job.ttl and job.ttl > 0 else None
+        fields = job.to_dict()
+        self.faithful = self._varying(note_id, job_id) == {k: fields.get(k) for k in _VARYING}
+        self.hset = b"*%d\r\n$4\r\nHSET\r\n" % (2 + 2 * len(fields))
+        self.constant = b"".join(
+            self._arg(name) + self._arg(value)
+            for name, value in fields.items()
+            if name not in _VARYING
+        )
+        self.names = [self._arg(name) for name in _VARYING]
+
+    def _arg(self, value) -> bytes:
+        """One command argument in the Redis protocol, encoded as redis-py would."""
+        value = self.encode(value)
+        return b"$%d\r\n%s\r\n" % (len(value), value)
+
+    def _varying(self, note_id: int, job_id: str) -> dict:
+        options = _job_options(note_id, job_id)
+        serializer = self.queue.serializer
+        return {
+            # Job.data pickles (function, instance, args, kwargs); to_dict compresses it.
+            "data": zlib.compress(serializer.dumps((JOB_FUNC, None, (note_id,), {}))),
+            "meta": serializer.dumps(options["meta"]),
+            "description": options["description"],
+        }
+
+    def write(self, pairs: list[tuple[int, str]]) -> None:
+        queue = self.queue
+        arg = self._arg
+        key_for = queue.job_class.key_for
+        expire = b"*3\r\n$6\r\nEXPIRE\r\n"
+        ttl = arg(self.ttl) if self.ttl else None
+        out = [b"*3\r\n$4\r\nSADD\r\n", arg(queue.redis_queues_keys), arg(queue.key)]
+        for note_id, job_id in pairs:
+            key = arg(key_for(job_id))
+            out += [self.hset, key, self.constant]
+            for name, value in zip(
+                self.names, self._varying(note_id, job_id).values(), strict=True
+            ):
+                out += [name, arg(value)]
+            if ttl:
+                out += [expire, key, ttl]
+        out.append(b"*%d\r\n$5\r\nRPUSH\r\n" % (2 + len(pairs)))
+        out += [arg(queue.key), *(arg(job_id) for _, job_id in pairs)]
+        replies = 2 + len(pairs) * (2 if ttl else 1)
+        pool = queue.connection.connection_pool
+        connection = pool.get_connection()
+        try:
+            connection.send_packed_command([b"".join(out)])
+            for _ in range(replies):
+                connection.read_response()  # raises on an error reply
+        except BaseException:
+            # Replies may be left unread: the connection must not go back to the pool.
+            connection.disconnect()
+            raise
+        finally:
+            pool.release(connection)
 
 
 def existing_job_ids(job_ids: list[str]) -> set[str]:
