@@ -149,7 +149,7 @@ class NoteAdmin(admin.ModelAdmin):
 
     @admin.action(description="Reprocess selected notes")
     def reprocess_selected(self, request, queryset):
-        ids = list(queryset.values_list("pk", flat=True))
+        ids = _selected_ids(queryset)
         queued = services.reprocess_notes(ids, bulk=len(ids) > 1)
         skipped = len(ids) - queued
         self.message_user(
@@ -162,7 +162,7 @@ class NoteAdmin(admin.ModelAdmin):
     @admin.action(description="Reprocess, ignoring cache")
     def reprocess_ignoring_cache(self, request, queryset):
         """Call the provider again even where a stored result could be reused."""
-        ids = list(queryset.values_list("pk", flat=True))
+        ids = _selected_ids(queryset)
         queued = services.reprocess_notes(ids, bulk=len(ids) > 1, ignore_cache=True)
         skipped = len(ids) - queued
         self.message_user(
@@ -171,3 +171,14 @@ class NoteAdmin(admin.ModelAdmin):
             f"{skipped} skipped because they are already queued or processing.",
             messages.SUCCESS if queued else messages.WARNING,
         )
+
+
+def _selected_ids(queryset) -> list[int]:
+    """The ids an action applies to, in primary-key order.
+
+    Not in the changelist's order (newest first): for "select all" PostgreSQL would read
+    every row through ``note_created_idx`` and sort, four times slower at 100,000 notes
+    than walking the primary key (docs/performance.md); and chunks of neighbouring ids
+    touch fewer table pages.
+    """
+    return list(queryset.order_by("pk").values_list("pk", flat=True))
