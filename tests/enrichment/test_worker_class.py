@@ -1,4 +1,4 @@
-"""The worker class warms what every job needs before forking, and changes nothing."""
+"""The worker classes warm what every job needs before the first job, and change nothing."""
 
 import pytest
 import redis.utils
@@ -14,18 +14,31 @@ from tests.factories import make_note
 S = ProcessingStatus
 
 
-def test_a_worker_preloads_when_it_starts_working_and_not_when_merely_described(
-    monkeypatch,
-):
+def test_the_default_worker_class_runs_jobs_in_process():
     from django_rq.workers import get_worker_class
-    from rq.worker import HerokuWorker
+    from rq.worker import SimpleWorker
 
     assert get_worker_class() is worker.NoteWorker
+    assert issubclass(worker.NoteWorker, SimpleWorker)
+
+
+@pytest.mark.parametrize(
+    ("worker_class", "rq_base"),
+    [("NoteWorker", "SimpleWorker"), ("IsolatedNoteWorker", "HerokuWorker")],
+)
+def test_a_worker_preloads_when_it_starts_working_and_not_when_merely_described(
+    monkeypatch, worker_class, rq_base
+):
+    import rq.worker
+
+    cls = getattr(worker, worker_class)
     calls = []
     monkeypatch.setattr(worker, "preload", lambda: calls.append("preload"))
-    monkeypatch.setattr(HerokuWorker, "work", lambda self, *a, **k: calls.append("work"))
+    monkeypatch.setattr(
+        getattr(rq.worker, rq_base), "work", lambda self, *a, **k: calls.append("work")
+    )
     # Built from Redis to describe a registered worker (health view): no preload.
-    described = worker.NoteWorker([], connection=FakeRedis())
+    described = cls([], connection=FakeRedis())
     assert calls == []
     described.work(burst=True)
     assert calls == ["preload", "work"]
