@@ -164,12 +164,12 @@ def _rehearse_queries() -> None:
     EnrichmentRun.objects.filter(pk=0).update(finished_at=timezone.now())
 
 
-def _configure_worker_connections() -> None:
+def _configure_worker_connections(*, health_checks: bool) -> None:
     """Database settings of a worker process (before its first connection)."""
-    if settings.WORKER_SYNCHRONOUS_COMMIT:
-        return
     for connection in connections.all():
-        if connection.vendor != "postgresql":
+        if not health_checks:
+            connection.settings_dict["CONN_HEALTH_CHECKS"] = False
+        if settings.WORKER_SYNCHRONOUS_COMMIT or connection.vendor != "postgresql":
             continue
         options = connection.settings_dict.setdefault("OPTIONS", {})
         if "synchronous_commit" not in options.get("options", ""):
@@ -183,6 +183,10 @@ class _NoteWorkerMixin:
     # RQ backs off up to 60 s between reconnection attempts; notes wait for that long
     # after Redis is back. 10 s keeps an outage's tail short at negligible cost.
     max_connection_wait_time = 10.0
+    # CONN_HEALTH_CHECKS costs a round trip (a "SELECT 1") for every job that reuses a
+    # connection. The pipeline's writes reconnect once instead when the connection turns
+    # out dead, which covers a database restart between two jobs.
+    per_job_health_checks = False
 
     def __init__(self, queues, *args, **kwargs):
         kwargs.setdefault("job_monitoring_interval", heartbeat_interval())
@@ -192,7 +196,7 @@ class _NoteWorkerMixin:
     def work(self, *args, **kwargs):
         # Only a worker about to work preloads: RQ also builds worker objects just to
         # describe the workers registered in Redis (health view, dashboard).
-        _configure_worker_connections()
+        _configure_worker_connections(health_checks=self.per_job_health_checks)
         preload()
         return super().work(*args, **kwargs)
 
@@ -283,14 +287,6 @@ class NoteWorker(_NoteWorkerMixin, SimpleWorker):
         super().__init__(*args, **kwargs)
         self._job_running = False
         self._grace_timer: threading.Timer | None = None
-
-    def work(self, *args, **kwargs):
-        # CONN_HEALTH_CHECKS would cost every job a round trip (a "SELECT 1" after each
-        # close_old_connections()). The pipeline's writes reconnect once instead when the
-        # connection turns out dead, which covers a database restart between two jobs.
-        for connection in connections.all():
-            connection.settings_dict["CONN_HEALTH_CHECKS"] = False
-        return super().work(*args, **kwargs)
 
     def _install_signal_handlers(self):
         super()._install_signal_handlers()
