@@ -30,6 +30,21 @@ def available() -> bool:
     return connection.vendor == "postgresql"
 
 
+def _cursor():
+    """A cursor with server-side parameter binding. psycopg prepares a statement on the
+    server once a connection has run it a few times: a worker, which runs these two for
+    every note on one connection, then skips parsing and planning them (Django's own
+    cursors bind client-side, where nothing can be prepared)."""
+    import psycopg
+
+    connection.ensure_connection()
+    with connection.wrap_database_errors:
+        raw = psycopg.Cursor(connection.connection)
+    if connection.queries_logged:
+        return connection.make_debug_cursor(raw)
+    return connection.make_cursor(raw)
+
+
 def _columns(model, *names) -> dict:
     quote = connection.ops.quote_name
     return {name: quote(model._meta.get_field(name).column) for name in names}
@@ -122,7 +137,7 @@ def claim(note_id: int, job_id: str | None, token, backend: str, now=None) -> Cl
         "queued": S.QUEUED.value,
         "running": RunOutcome.RUNNING.value,
     }
-    with connection.cursor() as cursor:
+    with _cursor() as cursor:
         cursor.execute(_claim_sql(job_id is not None), params)
         row = cursor.fetchone()
     return Claimed(*row) if row else None
@@ -209,7 +224,7 @@ def store(
         "outcome_superseded": RunOutcome.SUPERSEDED.value,
         **{name: run_fields[name] for name in extras},
     }
-    with connection.cursor() as cursor:
+    with _cursor() as cursor:
         cursor.execute(_store_sql(extras), params)
         (stored,) = cursor.fetchone()
     return stored

@@ -169,9 +169,15 @@ def _configure_worker_connections(*, health_checks: bool) -> None:
     for connection in connections.all():
         if not health_checks:
             connection.settings_dict["CONN_HEALTH_CHECKS"] = False
-        if settings.WORKER_SYNCHRONOUS_COMMIT or connection.vendor != "postgresql":
+        if connection.vendor != "postgresql":
             continue
         options = connection.settings_dict.setdefault("OPTIONS", {})
+        # Lets psycopg prepare the pipeline's two statements (enrichment.statements) on
+        # the server after a few runs; Django's own queries bind client-side and are not
+        # affected.
+        options.setdefault("prepare_threshold", 5)
+        if settings.WORKER_SYNCHRONOUS_COMMIT:
+            continue
         if "synchronous_commit" not in options.get("options", ""):
             options["options"] = f"{options.get('options', '')} -c synchronous_commit=off".strip()
 

@@ -132,3 +132,5 @@ def test_worker_connections_skip_the_wal_flush_wait_unless_configured(
     if wrapper.vendor != "postgresql":
         pytest.skip("a PostgreSQL setting")
     assert ("synchronous_commit=off" in options) is expected
+    # The pipeline's statements get prepared on the server (enrichment.statements).
+    assert wrapper.settings_dict["OPTIONS"]["prepare_threshold"] == 5
