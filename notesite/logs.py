@@ -106,6 +106,8 @@ def _context(record: logging.LogRecord) -> dict:
 
 
 def _jsonable(value):
+    if value is None or isinstance(value, str | int | float | bool):
+        return value  # always serialisable: the common case, without a trial encoding
     try:
         json.dumps(value)
     except (TypeError, ValueError):
