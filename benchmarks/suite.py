@@ -99,7 +99,8 @@ def overhead_and_memory(cfg: Config, owner, *, memory: bool = True) -> list[Row]
     One worker serves both rows, so the jobs of the overhead row count towards the
     memory row's total instead of being run twice.
     """
-    per_round = max(cfg.jobs // 2, 1)
+    rounds = 4 if cfg.jobs >= 400 else 2
+    per_round = max(cfg.jobs // rounds, 1)
     spent = {"raw": [0, 0.0], "pipeline": [0, 0.0]}
     done = 0
     with WorkerPool(1, worker_class=cfg.worker_class, ENRICHMENT_BACKEND=NULL_BACKEND) as pool:
@@ -111,8 +112,9 @@ def overhead_and_memory(cfg: Config, owner, *, memory: bool = True) -> list[Row]
         wait_for_jobs(ids, timeout=_job_timeout(warmup, 0.5))
         done += 10 + warmup
         first_rss = rss_mb(pid)
-        # Two interleaved rounds, so that a noisy neighbour hurts both sides alike.
-        for _ in range(2):
+        # Interleaved rounds, so that a noisy neighbour or a drifting CPU hurts both
+        # sides alike.
+        for _ in range(rounds):
             for kind in ("raw", "pipeline"):
                 if kind == "raw":
                     ids = data.enqueue_noop_jobs(per_round)

@@ -18,7 +18,10 @@ class EnrichmentRun(models.Model):
     """One processing attempt of one note: the run history shown in the admin, and the
     source of duration, token and failure figures for monitoring."""
 
-    note = models.ForeignKey("notes.Note", on_delete=models.CASCADE, related_name="runs")
+    # Indexed by run_note_started_idx (note, started_at), which serves lookups by note.
+    note = models.ForeignKey(
+        "notes.Note", on_delete=models.CASCADE, related_name="runs", db_index=False
+    )
     attempt = models.PositiveIntegerField()
     job_id = models.CharField(max_length=64, blank=True)
     backend = models.CharField(max_length=100)

@@ -24,10 +24,11 @@ from rq.exceptions import ShutDownImminentException
 from rq.timeouts import JobTimeoutException
 
 from notes.models import Note
-from notes.services import transition
+from notes.services import log_transition, transition
 from notes.status import ProcessingStatus
 
 from . import queue as delivery
+from . import statements
 from .enrichers import get_enricher
 from .enrichers.local import text_stats
 from .errors import (
@@ -56,6 +57,9 @@ class Attempt:
     run_id: int | None = None
     started: float = 0.0
 
+    def elapsed_ms(self) -> int:
+        return round((time.monotonic() - self.started) * 1000)
+
     def finish_run(self, outcome: str, exc: BaseException | None = None, result=None) -> None:
         """Close this attempt's run-history row."""
         if self.run_id is None:
@@ -63,25 +67,51 @@ class Attempt:
         fields = {
             "outcome": outcome,
             "finished_at": timezone.now(),
-            "duration_ms": round((time.monotonic() - self.started) * 1000),
+            "duration_ms": self.elapsed_ms(),
         }
         if exc is not None:
             fields["error_kind"] = getattr(exc, "kind", "unexpected")
             fields["error_message"] = _reason(exc)
         usage = result if result is not None else getattr(exc, "usage", None)
-        if usage is not None:
-            for name in ("input_tokens", "output_tokens", "provider_calls", "model"):
-                value = getattr(usage, name, None)
-                if value:
-                    fields[name] = value
-            if getattr(usage, "prompt_version", ""):
-                fields["prompt_version"] = usage.prompt_version
+        fields.update(_usage_fields(usage))
         EnrichmentRun.objects.filter(pk=self.run_id).update(**fields)
 
 
+def _usage_fields(usage) -> dict:
+    """What a result (or a failure that carries usage) tells the run history."""
+    if usage is None:
+        return {}
+    names = ("input_tokens", "output_tokens", "provider_calls", "model", "prompt_version")
+    return {name: value for name in names if (value := getattr(usage, name, None))}
+
+
 def claim(note_id: int, job_id: str | None) -> Attempt | None:
-    """QUEUED -> PROCESSING for the job the note is waiting for; None if another run has it."""
+    """QUEUED -> PROCESSING for the job the note is waiting for; None if another run has it.
+
+    Opens the attempt's run-history row. One statement on PostgreSQL, three elsewhere.
+    """
     token = uuid.uuid4()
+    if statements.available():
+        # A worker keeps its connection between jobs without a health-check round trip
+        # per job (enrichment.worker.NoteWorker): a connection that died meanwhile is
+        # replaced here. Should the claim have committed before the connection broke, the
+        # repeat finds the note PROCESSING and skips; the reaper requeues it.
+        claimed = _reconnecting(
+            lambda: statements.claim(note_id, job_id, token, settings.ENRICHMENT_BACKEND)
+        )
+        if claimed is None:
+            return None
+        log_transition(note_id, S.QUEUED, S.PROCESSING)
+        return Attempt(
+            note_id,
+            job_id,
+            token,
+            claimed.content,
+            claimed.content_hash,
+            claimed.attempts,
+            run_id=claimed.run_id,
+            started=time.monotonic(),
+        )
     if not transition(
         note_id,
         S.PROCESSING,
@@ -283,6 +313,42 @@ def _reuse_stored_result(attempt: Attempt, enricher) -> bool:
     return True
 
 
+def _store(attempt: Attempt, data: dict, result) -> bool:
+    """PROCESSING -> COMPLETED with the enrichment, fenced by the attempt's token, and the
+    run closed (superseded if the fence held). One statement on PostgreSQL."""
+    if statements.available() and attempt.run_id is not None:
+        stored = _reconnecting(
+            lambda: statements.store(
+                attempt.note_id,
+                attempt.token,
+                data=data,
+                content_hash=attempt.content_hash,
+                run_id=attempt.run_id,
+                duration_ms=attempt.elapsed_ms(),
+                run_fields=_usage_fields(result),
+            )
+        )
+        if stored:
+            log_transition(attempt.note_id, S.PROCESSING, S.COMPLETED)
+        return stored
+    stored = _reconnecting(
+        lambda: transition(
+            attempt.note_id,
+            S.COMPLETED,
+            source=S.PROCESSING,
+            token=attempt.token,
+            enrichment_data=data,
+            enriched_hash=attempt.content_hash,
+            processed_at=timezone.now(),
+            processing_token=None,
+            last_error="",
+            ignore_cache=False,
+        )
+    )
+    attempt.finish_run(RunOutcome.COMPLETED if stored else RunOutcome.SUPERSEDED, result=result)
+    return stored
+
+
 def run(note_id: int, job_id: str | None = None) -> str:
     """Run one attempt. Returns the outcome: completed, cached, failed, retry, waiting,
     skipped, superseded. Unexpected exceptions mark the note ERROR and are re-raised."""
@@ -331,7 +397,7 @@ def run(note_id: int, job_id: str | None = None) -> str:
         reason = f"{type(exc).__name__}: {_reason(exc)}"
         _end_attempt(attempt, S.ERROR, reason, RunOutcome.ERROR, exc)
         raise
-    duration_ms = round((time.monotonic() - attempt.started) * 1000)
+    duration_ms = attempt.elapsed_ms()
     data = stored_form(
         result.enrichment,
         backend=result.backend,
@@ -339,22 +405,8 @@ def run(note_id: int, job_id: str | None = None) -> str:
         prompt_version=result.prompt_version,
         **text_stats(attempt.content),
     )
-    stored = _reconnecting(
-        lambda: transition(
-            note_id,
-            S.COMPLETED,
-            source=S.PROCESSING,
-            token=attempt.token,
-            enrichment_data=data,
-            enriched_hash=attempt.content_hash,
-            processed_at=timezone.now(),
-            processing_token=None,
-            last_error="",
-            ignore_cache=False,
-        )
-    )
+    stored = _store(attempt, data, result)
     log_extra["duration_ms"] = duration_ms
-    attempt.finish_run(RunOutcome.COMPLETED if stored else RunOutcome.SUPERSEDED, result=result)
     if not stored:
         # The content changed or the attempt was given up on while we worked: the result
         # belongs to an old version and is dropped; the newer request is already queued.

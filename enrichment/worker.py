@@ -1,38 +1,46 @@
-"""The RQ worker class every `rqworker` runs (``RQ["WORKER_CLASS"]`` in settings).
+"""The RQ worker classes (``RQ["WORKER_CLASS"]`` in settings, ``WORKER_CLASS`` in the env).
 
-It adds four things to RQ's forking worker. Only the first touches the database in the
-worker's main process, and closes its connection before the first fork (a connection left
-open there would leak into every forked horse):
+:class:`NoteWorker`, the default, runs each job in the worker process itself, on a
+database connection it keeps between jobs. :class:`IsolatedNoteWorker` forks a work horse
+per job (RQ's classic model), for deployments that want every job in a fresh process.
+Both give the same guarantees; the benchmark (docs/performance.md) measured the forking
+one at a third of the throughput, because every horse pays for a fork, a new PostgreSQL
+connection and cold caches.
 
-* **Preloading.** Whatever a work horse computes dies with it, so with a plain forking
-  worker every job paid again for work that never changes: importing the pipeline,
-  pydantic's schema and the enricher's client library; looking up PostgreSQL type ids for
-  django.contrib.postgres; reading redis-py's version from the package metadata for its
-  new Redis connection; building the ORM's lazily cached model and query machinery. That
-  cost several times the job itself (docs/performance.md). :func:`preload` does it once,
-  in the worker, before the first fork, and every horse inherits the result.
+What both add to RQ:
 
-* **Liveness marks.** While a job runs, the main process keeps a short-lived Redis key
+* **Preloading.** :func:`preload` imports the job and the enricher, caches the redis-py
+  version lookup and rehearses the pipeline's statements once, at start, so that the first
+  job (and, for the forking class, every horse) does not pay for it. It closes its
+  database connection: a socket must never be shared across a fork.
+* **Liveness marks.** While a job runs, the worker keeps a short-lived Redis key
   ``notesite:alive:<job id>`` fresh with its heartbeat. The reaper (:mod:`enrichment.reaper`)
   treats a job as running while that key or RQ's own started-registry entry is fresh, so
   a slow job is never reaped, and a job whose worker died is found within
-  ``WORKER_LIVENESS_TTL`` seconds. The work horse dies with its worker (``PR_SET_PDEATHSIG``):
-  "worker dead" therefore really means "nobody is calling the provider for this note".
+  ``WORKER_LIVENESS_TTL`` seconds. "Worker dead" really means "nobody is calling the
+  provider for this note": the job dies with the worker (a horse by ``PR_SET_PDEATHSIG``).
 * **Graceful shutdown.** SIGTERM (a deploy) lets the running job finish for
   ``ENRICHMENT_SHUTDOWN_GRACE`` seconds; then :class:`rq.exceptions.ShutDownImminentException`
-  is raised inside the job and the pipeline puts the note back to QUEUED. This is RQ's
-  ``HerokuWorker`` protocol (SIGRTMIN to the horse) with our grace period. A second
-  SIGTERM/SIGINT is a cold shutdown: the horse is killed and the reaper recovers the note.
+  is raised inside the job and the pipeline puts the note back to QUEUED.
 * **Redis outages.** Heartbeats, suspension checks and bookkeeping that fail because
   Redis is unreachable are logged instead of ending the worker; the dequeue loop waits
   with backoff until Redis answers again.
+
+:class:`NoteWorker` runs its heartbeats in a thread while the job runs in the main thread.
+A job stuck where RQ's timeout signal cannot interrupt it (inside C code) is the one thing
+a process of its own would have contained: 60 s after its timeout the heartbeat thread
+gives up on it and ends the worker, so that the supervisor starts a fresh one and the
+reaper requeues the note.
 """
 
 import contextlib
 import ctypes
 import functools
 import logging
+import os
 import signal
+import threading
+import time
 import uuid
 
 import redis.utils
@@ -40,14 +48,18 @@ from django.conf import settings
 from django.db import connections
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
+from rq.exceptions import ShutDownImminentException
 from rq.queue import Queue
-from rq.worker import HerokuWorker
+from rq.worker import HerokuWorker, SimpleWorker
 
 logger = logging.getLogger(__name__)
 
 ALIVE_KEY = "notesite:alive:{}"
 _PR_SET_PDEATHSIG = 1
 REDIS_DOWN = (RedisConnectionError, RedisTimeoutError)
+# How long past its timeout a job may go on before the worker gives up on it (as RQ's
+# forking worker does with a horse that ignores its timeout).
+HARD_TIMEOUT_MARGIN = 60
 
 
 def alive_key(job_id: str) -> str:
@@ -152,13 +164,35 @@ def _rehearse_queries() -> None:
     EnrichmentRun.objects.filter(pk=0).update(finished_at=timezone.now())
 
 
-class NoteWorker(HerokuWorker):
-    """RQ's forking worker with liveness marks, a shutdown grace period and Redis-outage
-    tolerance. See the module docstring."""
+def _configure_worker_connections(*, health_checks: bool) -> None:
+    """Database settings of a worker process (before its first connection)."""
+    for connection in connections.all():
+        if not health_checks:
+            connection.settings_dict["CONN_HEALTH_CHECKS"] = False
+        if connection.vendor != "postgresql":
+            continue
+        options = connection.settings_dict.setdefault("OPTIONS", {})
+        # Lets psycopg prepare the pipeline's two statements (enrichment.statements) on
+        # the server after a few runs; Django's own queries bind client-side and are not
+        # affected.
+        options.setdefault("prepare_threshold", 5)
+        if settings.WORKER_SYNCHRONOUS_COMMIT:
+            continue
+        if "synchronous_commit" not in options.get("options", ""):
+            options["options"] = f"{options.get('options', '')} -c synchronous_commit=off".strip()
+
+
+class _NoteWorkerMixin:
+    """Liveness marks, the maintenance queue, preloading and Redis-outage tolerance,
+    shared by both worker classes. See the module docstring."""
 
     # RQ backs off up to 60 s between reconnection attempts; notes wait for that long
     # after Redis is back. 10 s keeps an outage's tail short at negligible cost.
     max_connection_wait_time = 10.0
+    # CONN_HEALTH_CHECKS costs a round trip (a "SELECT 1") for every job that reuses a
+    # connection. The pipeline's writes reconnect once instead when the connection turns
+    # out dead, which covers a database restart between two jobs.
+    per_job_health_checks = False
 
     def __init__(self, queues, *args, **kwargs):
         kwargs.setdefault("job_monitoring_interval", heartbeat_interval())
@@ -168,6 +202,7 @@ class NoteWorker(HerokuWorker):
     def work(self, *args, **kwargs):
         # Only a worker about to work preloads: RQ also builds worker objects just to
         # describe the workers registered in Redis (health view, dashboard).
+        _configure_worker_connections(health_checks=self.per_job_health_checks)
         preload()
         return super().work(*args, **kwargs)
 
@@ -206,10 +241,11 @@ class NoteWorker(HerokuWorker):
         except REDIS_DOWN as exc:
             if self.horse_pid:
                 raise
-            # The horse has finished; only RQ's bookkeeping of the outcome failed. The
-            # database already holds the note's outcome, so the worker carries on.
+            # Only RQ's bookkeeping failed (the job itself never raises Redis errors: the
+            # pipeline handles them). The database holds the note's outcome, or the note
+            # is still QUEUED for the reaper, so the worker carries on.
             logger.warning(
-                "Worker %s: could not record the end of job %s, Redis unreachable: %s",
+                "Worker %s: could not record job %s, Redis unreachable: %s",
                 self.name,
                 job.id,
                 exc,
@@ -248,6 +284,93 @@ class NoteWorker(HerokuWorker):
             return super().run_maintenance_tasks()
         except REDIS_DOWN as exc:
             logger.warning("Worker %s: maintenance skipped, Redis unreachable: %s", self.name, exc)
+
+
+class NoteWorker(_NoteWorkerMixin, SimpleWorker):
+    """The default: jobs run in the worker process, on a connection kept between jobs."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._job_running = False
+        self._grace_timer: threading.Timer | None = None
+
+    def _install_signal_handlers(self):
+        super()._install_signal_handlers()
+        signal.signal(signal.SIGRTMIN, self._interrupt_for_shutdown)
+
+    def _interrupt_for_shutdown(self, signum, frame):
+        if self._job_running:
+            raise ShutDownImminentException("shut down imminent", {})
+
+    def handle_warm_shutdown_request(self):
+        super().handle_warm_shutdown_request()
+        if self._job_running and self._grace_timer is None:
+            logger.warning(
+                "Worker %s: shutting down; the running job has %d s to finish",
+                self.name,
+                self.imminent_shutdown_delay,
+            )
+            self._grace_timer = threading.Timer(self.imminent_shutdown_delay, self._end_grace)
+            self._grace_timer.daemon = True
+            self._grace_timer.start()
+
+    def _end_grace(self):
+        # Signal handlers run in the main thread, the job's: the exception lands in the job.
+        signal.pthread_kill(threading.main_thread().ident, signal.SIGRTMIN)
+
+    def request_force_stop(self, signum, frame):
+        """A second SIGTERM/SIGINT: interrupt the running job now (the pipeline puts its
+        note back to QUEUED), then stop."""
+        if self._job_running:
+            self._stop_requested = True
+            raise ShutDownImminentException("cold shut down", {})
+        return super().request_force_stop(signum, frame)
+
+    def perform_job(self, job, queue, execution):
+        stop = threading.Event()
+        beats = threading.Thread(
+            target=self._keep_alive,
+            args=(job, execution, stop),
+            name=f"heartbeats-{job.id}",
+            daemon=True,
+        )
+        self._job_running = True
+        beats.start()
+        try:
+            return super().perform_job(job, queue, execution)
+        finally:
+            self._job_running = False
+            if self._grace_timer is not None:
+                self._grace_timer.cancel()
+            stop.set()
+            beats.join()
+
+    def _keep_alive(self, job, execution, stop: threading.Event) -> None:
+        """Heartbeats while the job runs in the main thread; gives up on a job that has
+        outlived its timeout by HARD_TIMEOUT_MARGIN (see the module docstring)."""
+        started = time.monotonic()
+        limit = job.timeout + HARD_TIMEOUT_MARGIN if job.timeout and job.timeout > 0 else None
+        while not stop.wait(self.job_monitoring_interval):
+            if limit is not None and time.monotonic() - started > limit:
+                logger.critical(
+                    "Worker %s: job %s ignored its %s s timeout; ending the worker so that "
+                    "a fresh one takes over (the reaper requeues the note)",
+                    self.name,
+                    job.id,
+                    job.timeout,
+                )
+                logging.shutdown()
+                os._exit(1)
+            self.maintain_heartbeats(job, execution)
+
+
+class IsolatedNoteWorker(_NoteWorkerMixin, HerokuWorker):
+    """RQ's forking worker: each job in a fresh work horse that dies with its worker.
+
+    The grace period on SIGTERM is RQ's ``HerokuWorker`` protocol (SIGRTMIN to the horse)
+    with our delay; a second SIGTERM/SIGINT kills the horse and the reaper recovers the
+    note.
+    """
 
     # --- the work horse -----------------------------------------------------------
 

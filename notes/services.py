@@ -60,15 +60,21 @@ def transition(note_id, target, *, source=None, token=None, match=None, **fields
         if match:
             qs = qs.filter(**match)
         if qs.update(processing_status=target, status_changed_at=now, **fields):
-            logger.info(
-                "Note %s: %s -> %s",
-                note_id,
-                src,
-                target,
-                extra={"note_id": note_id, "old_status": str(src), "new_status": str(target)},
-            )
+            log_transition(note_id, src, target)
             return True
     return False
+
+
+def log_transition(note_id, source, target) -> None:
+    """The log line of every status change (also written by the pipeline's single-statement
+    claim and store in :mod:`enrichment.statements`)."""
+    logger.info(
+        "Note %s: %s -> %s",
+        note_id,
+        source,
+        target,
+        extra={"note_id": note_id, "old_status": str(source), "new_status": str(target)},
+    )
 
 
 def _requeue_fields(job_id: str) -> dict:

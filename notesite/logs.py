@@ -50,11 +50,11 @@ def _known_secrets() -> list[str]:
     return sorted((v for v in values if len(v) >= 8), key=len, reverse=True)
 
 
-def redact(text: str) -> str:
+def redact(text: str, secrets: list[str] | None = None) -> str:
     """``text`` with passwords in URLs, API keys, bearer tokens and known secrets hidden."""
     if not text:
         return text
-    for secret in _known_secrets():
+    for secret in _known_secrets() if secrets is None else secrets:
         text = text.replace(secret, REDACTED)
     text = _URL_PASSWORD.sub(rf"\g<prefix>{REDACTED}", text)
     text = _BEARER.sub(rf"\g<prefix>{REDACTED}", text)
@@ -74,19 +74,20 @@ class RedactSecretsFilter(logging.Filter):
             message = record.getMessage()
         except Exception:  # a bad format string: still log something useful
             message = f"{record.msg!r} {record.args!r}"
-        record.msg = redact(message)
+        secrets = _known_secrets()
+        record.msg = redact(message, secrets)
         record.args = None
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
         if record.exc_text:
-            record.exc_text = redact(record.exc_text)
+            record.exc_text = redact(record.exc_text, secrets)
             # The formatter must use the redacted text, not format the exception again.
             record.exc_info = None
         if record.stack_info:
-            record.stack_info = redact(record.stack_info)
+            record.stack_info = redact(record.stack_info, secrets)
         for key, value in list(record.__dict__.items()):
             if key not in _RECORD_ATTRS and isinstance(value, str):
-                setattr(record, key, redact(value))
+                setattr(record, key, redact(value, secrets))
         return True
 
 
@@ -105,6 +106,8 @@ def _context(record: logging.LogRecord) -> dict:
 
 
 def _jsonable(value):
+    if value is None or isinstance(value, str | int | float | bool):
+        return value  # always serialisable: the common case, without a trial encoding
     try:
         json.dumps(value)
     except (TypeError, ValueError):

@@ -288,7 +288,7 @@ ENRICHMENT_BREAKER_COOLDOWN = env_float("ENRICHMENT_BREAKER_COOLDOWN", 60, minim
 # --- Reliability: reaper, worker liveness, graceful shutdown -----------------
 
 # The reaper also requeues any note PROCESSING longer than ENRICHMENT_STUCK_AFTER (set in
-# the monitoring section): by then the horse has killed itself at QUEUE_JOB_TIMEOUT.
+# the monitoring section): by then the job has been stopped at QUEUE_JOB_TIMEOUT.
 # How often the reaper runs (`manage.py rqcron enrichment.cron`).
 ENRICHMENT_REAPER_INTERVAL = env_int("ENRICHMENT_REAPER_INTERVAL", 60, minimum=1)
 # Lost attempts (worker killed, job vanished) requeued per request before the note is ERROR.
@@ -299,7 +299,14 @@ ENRICHMENT_SHUTDOWN_GRACE = env_int("ENRICHMENT_SHUTDOWN_GRACE", 20, minimum=1)
 # its job as abandoned. Workers send a heartbeat every third of it.
 WORKER_LIVENESS_TTL = env_int("WORKER_LIVENESS_TTL", 90, minimum=3)
 # Every `rqworker` uses this class: liveness marks, graceful shutdown, Redis outages.
-RQ["WORKER_CLASS"] = "enrichment.worker.NoteWorker"
+# "inprocess" (default) runs jobs in the worker process on a kept database connection;
+# "isolated" forks a fresh process per job, at a third of the throughput
+# (docs/performance.md).
+WORKER_ISOLATION = env_choice("WORKER_ISOLATION", "inprocess", {"inprocess", "isolated"})
+RQ["WORKER_CLASS"] = {
+    "inprocess": "enrichment.worker.NoteWorker",
+    "isolated": "enrichment.worker.IsolatedNoteWorker",
+}[WORKER_ISOLATION]
 # The reaper's queue. Every NoteWorker listens to it before the queues it is given, so the
 # reaper runs within seconds even behind a backlog of thousands of notes.
 ENRICHMENT_MAINTENANCE_QUEUE = "note_maintenance"
@@ -313,6 +320,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Django send SET TIME ZONE after connecting: one round trip less per connection,
     # which the forking worker opens for every job.
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("options", "-c TimeZone=UTC")
+
+# Whether workers wait for each commit to reach the disk. Off (the default), a worker's
+# commit returns before the WAL flush: half the cost of a note's two writes. What a
+# PostgreSQL crash can then lose is the last fraction of a second of *worker* writes
+# (claims, run history, results); the reaper finds those notes unfinished and queues them
+# again. Notes and edits written by the web application are always synchronous.
+WORKER_SYNCHRONOUS_COMMIT = env_bool("WORKER_SYNCHRONOUS_COMMIT", False)
 
 # --- Benchmarks -------------------------------------------------------------
 

@@ -63,18 +63,19 @@ def main() -> int:
         for command in commands:
             children.append(subprocess.Popen(command, cwd=ROOT, env=env))
         print(f"\nnotesite is running: http://127.0.0.1:{port}/admin/ (Ctrl-C stops it)\n")
+        # Restarted when they exit, as a process supervisor (docker-compose restart
+        # policy) would: RQ's cron scheduler exits when Redis is unreachable, and a
+        # worker exits when a job ignores its timeout (docs/reliability.md).
+        supervised = {0: "The worker", 2: "The cron scheduler"}
         while True:
             time.sleep(0.5)
-            cron = children[-1]
-            if cron.poll() is not None:
-                # RQ's cron scheduler exits when Redis is unreachable; start it again, as
-                # a process supervisor (docker-compose restart policy) would.
-                print("The cron scheduler stopped; restarting it in 5 s.")
-                time.sleep(5)
-                children[-1] = subprocess.Popen(CRON_COMMAND, cwd=ROOT, env=env)
-            stopped = [c for c in children[:-1] if c.poll() is not None]
-            if stopped:
-                return stopped[0].returncode or 1
+            for index, name in supervised.items():
+                if children[index].poll() is not None:
+                    print(f"{name} stopped; restarting it in 5 s.")
+                    time.sleep(5)
+                    children[index] = subprocess.Popen(commands[index], cwd=ROOT, env=env)
+            if children[1].poll() is not None:  # the web server: stop everything
+                return children[1].returncode or 1
     except KeyboardInterrupt:
         return 0
     finally:

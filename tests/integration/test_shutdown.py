@@ -1,6 +1,7 @@
 """A deploy stops workers with SIGTERM: no note may be left PROCESSING by it."""
 
 import signal
+import time
 
 import pytest
 from django.conf import settings
@@ -23,10 +24,17 @@ def status(note):
     return Note.objects.get(pk=note.pk).processing_status
 
 
-def test_sigterm_lets_the_running_job_finish_within_the_grace_period(redis_conn):
+ISOLATIONS = pytest.mark.parametrize("isolation", ["inprocess", "isolated"])
+
+
+@ISOLATIONS
+def test_sigterm_lets_the_running_job_finish_within_the_grace_period(redis_conn, isolation):
     note = services.create_note(owner=make_user(), content="Finish me before you go.")
     with LiveWorker(
-        ENRICHMENT_BACKEND=COUNTING, TEST_ENRICH_DELAY=1.5, ENRICHMENT_SHUTDOWN_GRACE=10
+        ENRICHMENT_BACKEND=COUNTING,
+        TEST_ENRICH_DELAY=1.5,
+        ENRICHMENT_SHUTDOWN_GRACE=10,
+        WORKER_ISOLATION=isolation,
     ) as worker:
         wait_until(lambda: status(note) == S.PROCESSING, timeout=20)
         worker.process.send_signal(signal.SIGTERM)
@@ -37,10 +45,14 @@ def test_sigterm_lets_the_running_job_finish_within_the_grace_period(redis_conn)
     assert note.enriched_hash == note.content_hash
 
 
-def test_sigterm_puts_a_job_that_outlasts_the_grace_period_back_to_queued(redis_conn):
+@ISOLATIONS
+def test_sigterm_puts_a_job_that_outlasts_the_grace_period_back_to_queued(redis_conn, isolation):
     note = services.create_note(owner=make_user(), content="Too slow for this deploy.")
     with LiveWorker(
-        ENRICHMENT_BACKEND=COUNTING, TEST_ENRICH_DELAY=30, ENRICHMENT_SHUTDOWN_GRACE=1
+        ENRICHMENT_BACKEND=COUNTING,
+        TEST_ENRICH_DELAY=30,
+        ENRICHMENT_SHUTDOWN_GRACE=1,
+        WORKER_ISOLATION=isolation,
     ) as worker:
         wait_until(lambda: status(note) == S.PROCESSING, timeout=20)
         worker.process.send_signal(signal.SIGTERM)
@@ -57,3 +69,21 @@ def test_sigterm_puts_a_job_that_outlasts_the_grace_period_back_to_queued(redis_
     # The next worker (after the deploy) finishes it.
     run_burst_worker(ENRICHMENT_BACKEND=COUNTING)
     assert status(note) == S.COMPLETED
+
+
+def test_a_second_sigterm_puts_the_running_job_back_to_queued_at_once(redis_conn):
+    note = services.create_note(owner=make_user(), content="Stop now, not in a minute.")
+    with LiveWorker(
+        ENRICHMENT_BACKEND=COUNTING, TEST_ENRICH_DELAY=30, ENRICHMENT_SHUTDOWN_GRACE=60
+    ) as worker:
+        wait_until(lambda: status(note) == S.PROCESSING, timeout=20)
+        worker.process.send_signal(signal.SIGTERM)
+        time.sleep(1.5)  # RQ ignores a repeated signal within a second
+        worker.process.send_signal(signal.SIGTERM)
+        assert worker.process.wait(10) == 0  # long before the grace period or the call end
+
+    note.refresh_from_db()
+    assert note.processing_status == S.QUEUED
+    assert note.attempts == 0
+    assert EnrichmentRun.objects.get(note=note).outcome == RunOutcome.ABANDONED
+    assert Queue(settings.ENRICHMENT_QUEUE, connection=redis_conn).job_ids == [note.job_id]

@@ -155,6 +155,35 @@ class Cluster:
 
         return wait_until(find, timeout=timeout, interval=0.01, message="for a calling horse")
 
+    @property
+    def isolated(self) -> bool:
+        return self.env.get("WORKER_ISOLATION", "inprocess") == "isolated"
+
+    def calling_process(self, worker: subprocess.Popen, timeout: float = 10) -> psutil.Process:
+        """The process making ``worker``'s provider call, once it waits for the provider:
+        its horse, or the worker itself when it runs jobs in process."""
+        if self.isolated:
+            return self.calling_horse(worker, timeout)
+        process = psutil.Process(worker.pid)
+        port = self.stub.server.server_address[1] if self.stub else None
+
+        def calling():
+            if self.stub is None:
+                return self.counter.exists(CALLING_KEY.format(process.pid))
+            try:
+                return (
+                    any(
+                        c.raddr and c.raddr.port == port and c.status == psutil.CONN_ESTABLISHED
+                        for c in process.net_connections(kind="tcp")
+                    )
+                    and self.stub.in_flight > 0
+                )
+            except psutil.NoSuchProcess:
+                return False
+
+        wait_until(calling, timeout=timeout, interval=0.01, message="for a calling worker")
+        return process
+
     def stop_redis(self) -> None:
         self.redis.stop()
 
