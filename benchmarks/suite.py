@@ -432,6 +432,25 @@ def render(rows: list[Row], header: list[str]) -> str:
     return "\n".join(lines)
 
 
+def wake_up_penalty(idle: float = 0.2, tries: int = 5) -> tuple[float, float]:
+    """Median milliseconds of a small CPU task when the process is busy, and right after
+    it slept ``idle`` seconds. Some virtual machines run a vCPU slowly for a while after
+    it idled; every job of the scaling row starts its bookkeeping in that state."""
+    work = list(range(200_000))
+
+    def task() -> float:
+        start = time.perf_counter()
+        sum(work[::10])
+        return (time.perf_counter() - start) * 1000
+
+    warm, woken = [], []
+    for _ in range(tries):
+        time.sleep(idle)
+        woken.append(task())
+        warm.append(task())
+    return statistics.median(warm), statistics.median(woken)
+
+
 def machine() -> list[str]:
     import platform
 
@@ -445,9 +464,12 @@ def machine() -> list[str]:
             db = f"SQLite {connection.Database.sqlite_version}"
     info = django_rq.get_connection(settings.ENRICHMENT_QUEUE).info("server")
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    warm, woken = wake_up_penalty()
     return [
         f"machine: {platform.system()} {platform.machine()}, {os.cpu_count()} CPUs, "
         f"load average {load}",
+        f"wake-up: a {warm:.1f} ms CPU task takes {woken:.1f} ms right after 200 ms asleep "
+        "(weighs on the scaling row)",
         f"software: Python {platform.python_version()}, {db}, Redis {info['redis_version']}, "
         f"redis-py {redis_lib.__version__}",
     ]
