@@ -113,8 +113,9 @@ def enqueue_pipeline_jobs(pairs: list[tuple[int, str]]) -> list[str]:
     return [job_id for _, job_id in pairs]
 
 
-def enqueue_noop_jobs(count: int) -> list[str]:
-    """The raw RQ baseline: ``count`` no-op jobs with the very options of a note job."""
+def enqueue_noop_jobs(count: int, func: str = "benchmarks.jobs.noop") -> list[str]:
+    """The raw RQ baseline: ``count`` jobs that do nothing (or only wait, with
+    ``benchmarks.jobs.sleep``) with the very options of a note job."""
     queue = delivery.get_queue()
     ids = []
     for start in range(0, count, BATCH):
@@ -123,7 +124,7 @@ def enqueue_noop_jobs(count: int) -> list[str]:
             job_id = f"noop-{i}-{random.getrandbits(48):012x}"
             # The same options as a real note job (private helper on purpose: parity).
             options = delivery._job_options(i, job_id)
-            data.append(Queue.prepare_data("benchmarks.jobs.noop", args=(i,), **options))
+            data.append(Queue.prepare_data(func, args=(i,), **options))
             ids.append(job_id)
         with queue.connection.pipeline() as pipe:
             queue.enqueue_many(data, pipeline=pipe)
