@@ -45,43 +45,23 @@ def _cursor():
     return connection.make_cursor(raw)
 
 
-def _columns(model, *names) -> dict:
-    quote = connection.ops.quote_name
-    return {name: quote(model._meta.get_field(name).column) for name in names}
+class _Columns(dict):
+    """A model's quoted column names, by field name: ``_Columns(Note)["job_id"]``."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+
+    def __missing__(self, name: str) -> str:
+        column = connection.ops.quote_name(self.model._meta.get_field(name).column)
+        self[name] = column
+        return column
 
 
 @cache
 def _claim_sql(with_job_id: bool) -> str:
-    n = _columns(
-        Note,
-        "id",
-        "processing_status",
-        "status_changed_at",
-        "status_detail",
-        "processing_token",
-        "attempts",
-        "retry_at",
-        "job_id",
-        "content",
-        "content_hash",
-    )
-    r = _columns(
-        EnrichmentRun,
-        "note",
-        "attempt",
-        "job_id",
-        "backend",
-        "model",
-        "prompt_version",
-        "content_hash",
-        "started_at",
-        "input_tokens",
-        "output_tokens",
-        "provider_calls",
-        "outcome",
-        "error_kind",
-        "error_message",
-    )
+    n = _Columns(Note)
+    r = _Columns(EnrichmentRun)
     note_table = connection.ops.quote_name(Note._meta.db_table)
     run_table = connection.ops.quote_name(EnrichmentRun._meta.db_table)
     job_condition = f" AND {n['job_id']} = %(job_id)s" if with_job_id else ""
@@ -149,20 +129,8 @@ RUN_EXTRAS = ("input_tokens", "output_tokens", "provider_calls", "model", "promp
 
 @cache
 def _store_sql(extras: tuple[str, ...]) -> str:
-    n = _columns(
-        Note,
-        "id",
-        "processing_status",
-        "status_changed_at",
-        "status_detail",
-        "processing_token",
-        "enrichment_data",
-        "enriched_hash",
-        "processed_at",
-        "last_error",
-        "ignore_cache",
-    )
-    r = _columns(EnrichmentRun, "id", "outcome", "finished_at", "duration_ms", *extras)
+    n = _Columns(Note)
+    r = _Columns(EnrichmentRun)
     note_table = connection.ops.quote_name(Note._meta.db_table)
     run_table = connection.ops.quote_name(EnrichmentRun._meta.db_table)
     extra_sets = "".join(f", {r[name]} = %({name})s" for name in extras)
