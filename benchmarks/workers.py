@@ -24,6 +24,18 @@ def rss_mb(pid: int) -> float:
     raise RuntimeError(f"no VmRSS for process {pid}")
 
 
+def worker_command(*flags) -> list[str]:
+    """``manage.py rqworker`` on the note queues, as deployed (also used by the tests)."""
+    return [
+        sys.executable,
+        "manage.py",
+        "rqworker",
+        *flags,
+        settings.ENRICHMENT_QUEUE,
+        settings.ENRICHMENT_BULK_QUEUE,
+    ]
+
+
 class WorkerPool:
     """N long-running workers on the enrichment queues, started and registered before any
     job is enqueued, so that start-up time and start-up skew never count as job time."""
@@ -37,15 +49,7 @@ class WorkerPool:
         self.logdir = tempfile.mkdtemp(prefix="notesite-bench-")
 
     def command(self) -> list[str]:
-        flags = ["--worker-class", self.worker_class] if self.worker_class else []
-        return [
-            sys.executable,
-            "manage.py",
-            "rqworker",
-            *flags,
-            settings.ENRICHMENT_QUEUE,
-            settings.ENRICHMENT_BULK_QUEUE,
-        ]
+        return worker_command(*(["--worker-class", self.worker_class] if self.worker_class else []))
 
     def __enter__(self):
         connection = Queue(settings.ENRICHMENT_QUEUE, connection=_connection()).connection

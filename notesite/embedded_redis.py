@@ -41,6 +41,18 @@ def redis_server_binary() -> str:
         return found
 
 
+def stop_process(process: subprocess.Popen | None, timeout: float = 5) -> None:
+    """SIGTERM, then SIGKILL if it has not exited within ``timeout`` seconds."""
+    if process is None or process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 class EmbeddedRedis:
     """A redis-server child process on loopback; stop() (or the context manager) ends it."""
 
@@ -89,13 +101,7 @@ class EmbeddedRedis:
         raise RuntimeError(f"redis-server did not answer on port {self.port} in {timeout}s")
 
     def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(5)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process)
         self.process = None
 
     def __enter__(self):

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import redis
 
-from notesite.embedded_redis import free_port, redis_server_binary
+from notesite.embedded_redis import free_port, redis_server_binary, stop_process
 
 
 class RedisProcess:
@@ -70,13 +70,7 @@ class RedisProcess:
         return {"ssl": True, "ssl_ca_certs": str(self.tls.ca_cert)}
 
     def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(5)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process)
 
 
 @dataclass

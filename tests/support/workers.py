@@ -2,12 +2,13 @@
 
 import os
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 from django.conf import settings
 from django.db import connection
+
+from benchmarks.workers import worker_command  # noqa: F401  (the tests' worker command too)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -36,17 +37,6 @@ def worker_env(**extra) -> dict:
     )
     env.update({k: str(v) for k, v in extra.items()})
     return env
-
-
-def worker_command(*flags) -> list[str]:
-    return [
-        sys.executable,
-        "manage.py",
-        "rqworker",
-        *flags,
-        settings.ENRICHMENT_QUEUE,
-        settings.ENRICHMENT_BULK_QUEUE,
-    ]
 
 
 def run_burst_worker(timeout: float = 90, **env) -> subprocess.CompletedProcess:
