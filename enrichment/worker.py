@@ -4,7 +4,7 @@
 database connection it keeps between jobs. :class:`IsolatedNoteWorker` forks a work horse
 per job (RQ's classic model), for deployments that want every job in a fresh process.
 Both give the same guarantees; the benchmark (docs/performance.md) measured the forking
-one at a third of the throughput, because every horse pays for a fork, a new PostgreSQL
+one at a fifth of the throughput, because every horse pays for a fork, a new PostgreSQL
 connection and cold caches.
 
 What both add to RQ:

@@ -300,7 +300,7 @@ ENRICHMENT_SHUTDOWN_GRACE = env_int("ENRICHMENT_SHUTDOWN_GRACE", 20, minimum=1)
 WORKER_LIVENESS_TTL = env_int("WORKER_LIVENESS_TTL", 90, minimum=3)
 # Every `rqworker` uses this class: liveness marks, graceful shutdown, Redis outages.
 # "inprocess" (default) runs jobs in the worker process on a kept database connection;
-# "isolated" forks a fresh process per job, at a third of the throughput
+# "isolated" forks a fresh process per job, at about a fifth of the throughput
 # (docs/performance.md).
 WORKER_ISOLATION = env_choice("WORKER_ISOLATION", "inprocess", {"inprocess", "isolated"})
 RQ["WORKER_CLASS"] = {
