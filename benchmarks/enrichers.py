@@ -21,6 +21,11 @@ _FIXED = {
 }
 
 
+def latency_seconds() -> float:
+    """The stand-in model's latency (BENCH_ENRICHER_LATENCY_MS, default 200 ms)."""
+    return int(os.environ.get(LATENCY_ENV, "200")) / 1000
+
+
 class NullEnricher:
     """Zero latency: the cost of everything except the model call."""
 
@@ -46,5 +51,5 @@ class SleepEnricher(NullEnricher):
     name = "bench-sleep"
 
     def enrich(self, content: str) -> EnrichmentResult:
-        time.sleep(int(os.environ.get(LATENCY_ENV, "200")) / 1000)
+        time.sleep(latency_seconds())
         return super().enrich(content)

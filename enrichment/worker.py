@@ -1,4 +1,4 @@
-"""The RQ worker classes (``RQ["WORKER_CLASS"]`` in settings, ``WORKER_CLASS`` in the env).
+"""The RQ worker classes (``RQ["WORKER_CLASS"]`` in settings, chosen by ``WORKER_ISOLATION``).
 
 :class:`NoteWorker`, the default, runs each job in the worker process itself, on a
 database connection it keeps between jobs. :class:`IsolatedNoteWorker` forks a work horse
