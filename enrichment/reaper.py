@@ -10,8 +10,10 @@ empty. :func:`reap` finds, and repairs:
   ``ENRICHMENT_STUCK_AFTER``. Each is queued again under a new job id, up to
   ``ENRICHMENT_MAX_REAPS`` times per request; then it is ERROR with the reason.
 * QUEUED notes that no job will ever pick up: no job id (the enqueue failed), the job is
-  gone (Redis lost it, or it expired after ``QUEUE_JOB_TTL``) or ended without claiming the
-  note. Notes waiting for a scheduled retry (``retry_at`` in the future) are left alone.
+  gone (Redis lost it, or it expired after ``QUEUE_JOB_TTL``), ended without claiming the
+  note, or was taken off its queue by a worker that died before starting it (RQ keeps no
+  record of such a job: see :func:`_taken_and_dropped`). Notes waiting for a scheduled
+  retry (``retry_at`` in the future) are left alone.
 
 A job counts as running while its worker keeps either RQ's started-registry entry or our
 liveness mark (:mod:`enrichment.worker`) fresh: a slow job is never reaped, so the reaper
@@ -45,6 +47,9 @@ logger = logging.getLogger(__name__)
 
 S = ProcessingStatus
 CHUNK = 500
+# At most this many linear LPOS scans of a queue per reaper run (see _taken_and_dropped).
+MAX_POSITION_CHECKS = 100
+TAKEN_MARK = "notesite:reaper:taken:{}"
 # A job in one of these states will never claim or finish its note.
 ENDED = {JobStatus.FINISHED, JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED}
 
@@ -70,14 +75,16 @@ class _JobState:
     exists: bool
     status: str | None
     alive: bool
+    # Taken off its queue by a worker that never started it, seen so twice (queued jobs only).
+    dropped: bool = False
 
 
 def _job_states(connection, job_ids: list[str]) -> dict[str, _JobState]:
-    """Status and liveness of many jobs, in one pipelined round trip."""
+    """Status and liveness of many jobs, in a few pipelined round trips."""
     registries = {}
     with connection.pipeline(transaction=False) as pipe:
         for job_id in job_ids:
-            pipe.hget(Job.key_for(job_id), "status")
+            pipe.hmget(Job.key_for(job_id), "status", "origin", "enqueued_at")
             pipe.exists(Job.key_for(job_id))
             pipe.exists(alive_key(job_id))
         raw = pipe.execute()
@@ -89,14 +96,78 @@ def _job_states(connection, job_ids: list[str]) -> dict[str, _JobState]:
             job_id = member.decode().rsplit(":", 1)[0]
             registries[job_id] = True
     states = {}
+    waiting = {}  # job id -> (origin, enqueued_at) of jobs that say "queued", with no life
     for i, job_id in enumerate(job_ids):
-        status, exists, marked = raw[3 * i : 3 * i + 3]
-        states[job_id] = _JobState(
+        (status, origin, enqueued_at), exists, marked = raw[3 * i : 3 * i + 3]
+        state = _JobState(
             exists=bool(exists),
             status=status.decode() if status else None,
             alive=bool(marked) or registries.get(job_id, False),
         )
+        states[job_id] = state
+        if state.exists and state.status == JobStatus.QUEUED and not state.alive and origin:
+            waiting[job_id] = (origin.decode(), (enqueued_at or b"").decode())
+    for job_id in _taken_and_dropped(connection, waiting):
+        states[job_id].dropped = True
     return states
+
+
+def _taken_and_dropped(connection, waiting: dict[str, tuple[str, str]]) -> list[str]:
+    """The jobs of ``waiting`` that a worker took off their queue and then lost.
+
+    A worker pops a job id off its queue, then marks the job started. If it dies in
+    between (SIGKILL, a lost host), the job is gone from the queue but still says
+    "queued", and RQ keeps no record of it anywhere: a worker on several queues pops with
+    BLPOP, and a worker on one queue parks the id in an intermediate list that RQ only
+    clears in its ten-minute maintenance. Nothing would ever run such a job.
+
+    A queue is first in, first out, so a job enqueued before the job now at the head of
+    its queue has left it; only those few are confirmed with LPOS (a linear scan, hence
+    capped per run). A worker passes between pop and start in milliseconds, so a job is
+    believed lost only when an earlier reaper run, at least ``WORKER_LIVENESS_TTL`` ago,
+    found it out of its queue too.
+    """
+    if not waiting:
+        return []
+    queue_keys = {delivery.queue_name(bulk): delivery.get_queue(bulk).key for bulk in (False, True)}
+    # When the job at the head of each queue was enqueued: every job that says "queued" and
+    # was enqueued earlier has left the queue. An empty queue has no head: all have left it.
+    # A head without a timestamp (its hash expired) tells nothing: "" is older than any.
+    heads = {}
+    for name, key in queue_keys.items():
+        head = connection.lindex(key, 0)
+        if head is None:
+            heads[name] = None
+        else:
+            enqueued_at = connection.hget(Job.key_for(head.decode()), "enqueued_at")
+            heads[name] = enqueued_at.decode() if enqueued_at else ""
+    suspects = [
+        job_id
+        for job_id, (origin, enqueued_at) in waiting.items()
+        if origin in heads and (heads[origin] is None or enqueued_at < heads[origin])
+    ][:MAX_POSITION_CHECKS]
+    if not suspects:
+        return []
+    with connection.pipeline(transaction=False) as pipe:
+        for job_id in suspects:
+            key = queue_keys[waiting[job_id][0]]
+            pipe.lpos(key, job_id)
+            pipe.get(TAKEN_MARK.format(job_id))
+        raw = pipe.execute()
+    now_ts = timezone.now().timestamp()
+    grace = settings.WORKER_LIVENESS_TTL
+    dropped = []
+    with connection.pipeline(transaction=False) as pipe:
+        for i, job_id in enumerate(suspects):
+            position, seen_at = raw[2 * i : 2 * i + 2]
+            if position is not None:
+                continue
+            if seen_at is None:
+                pipe.set(TAKEN_MARK.format(job_id), now_ts, nx=True, ex=max(3600, 10 * grace))
+            elif now_ts - float(seen_at) >= grace:
+                dropped.append(job_id)
+        pipe.execute()
+    return dropped
 
 
 def _redis_uptime(connection) -> float:
@@ -143,6 +214,8 @@ def _needs_delivery(note: dict, state: _JobState | None, now) -> bool:
         due = note["retry_at"]
         overdue = timedelta(seconds=settings.WORKER_LIVENESS_TTL)
         return due is None or now - due > overdue
+    if state.status == JobStatus.QUEUED:
+        return state.dropped
     return state.status in ENDED or state.status == JobStatus.STARTED
 
 

@@ -208,6 +208,70 @@ def test_queued_notes_that_are_on_their_way_are_left_alone(db, redis_conn):
     assert queue_job_ids() == ["note-1-bbbb"]
 
 
+def waiting_note(job_id):
+    """A QUEUED note, older than the on-commit grace, with its job on the queue."""
+    note = make_note(status=S.QUEUED, job_id=job_id)
+    Note.objects.filter(pk=note.pk).update(status_changed_at=timezone.now() - timedelta(seconds=5))
+    note.refresh_from_db()
+    enqueued_job(note)
+    return note
+
+
+def age_taken_marks(redis_conn, seconds):
+    """Pretend the reaper's first sightings happened ``seconds`` earlier."""
+    for key in redis_conn.scan_iter(reaper.TAKEN_MARK.format("*")):
+        redis_conn.set(key, float(redis_conn.get(key)) - seconds)
+
+
+@pytest.mark.parametrize("pop", ["blpop", "lmove"])
+def test_a_job_taken_off_the_queue_by_a_worker_that_died_before_starting_it_is_delivered(
+    db, redis_conn, settings, pop
+):
+    note = waiting_note("note-1-cccc")
+    queue = delivery.get_queue()
+    # What a worker does first; then it is SIGKILLed before it marks the job started.
+    if pop == "blpop":  # a worker on several queues
+        assert redis_conn.blpop([queue.key], 1)[1] == b"note-1-cccc"
+    else:  # a worker on one queue parks the id in RQ's intermediate list
+        assert redis_conn.lmove(queue.key, queue.intermediate_queue_key) == b"note-1-cccc"
+    assert Job.fetch("note-1-cccc", connection=redis_conn).get_status() == JobStatus.QUEUED
+
+    # A worker is between pop and start for milliseconds: one sighting is not enough.
+    assert reaper.reap().delivered == 0
+    assert Note.objects.get(pk=note.pk).job_id == "note-1-cccc"
+
+    age_taken_marks(redis_conn, settings.WORKER_LIVENESS_TTL)
+    assert reaper.reap().delivered == 1
+    note.refresh_from_db()
+    assert note.processing_status == S.QUEUED
+    assert note.job_id != "note-1-cccc"
+    assert queue_job_ids() == [note.job_id]
+
+
+def test_jobs_still_on_their_queue_are_never_suspected_of_being_dropped(db, redis_conn, settings):
+    first, second, third = (waiting_note(f"note-{i}-dddd") for i in (1, 2, 3))
+    queue = delivery.get_queue()
+    # The first was taken by a live worker that marked it started; the others wait behind.
+    redis_conn.blpop([queue.key], 1)
+    Job.fetch(first.job_id, connection=redis_conn).set_status(JobStatus.STARTED)
+    redis_conn.set(alive_key(first.job_id), "worker-1", ex=60)
+    # A job put at the front of the queue makes the ones behind it look older than the
+    # head: they are looked up in the queue, found, and left alone.
+    delivery.get_queue().enqueue("enrichment.jobs.process_note_job", 0, at_front=True)
+
+    for _ in range(2):
+        assert reaper.reap().delivered == 0
+        age_taken_marks(redis_conn, settings.WORKER_LIVENESS_TTL)
+
+    assert list(redis_conn.scan_iter(reaper.TAKEN_MARK.format("*"))) == []
+    assert [n.job_id for n in Note.objects.order_by("pk")] == [
+        "note-1-dddd",
+        "note-2-dddd",
+        "note-3-dddd",
+    ]
+    assert queue_job_ids()[1:] == [second.job_id, third.job_id]
+
+
 def test_a_retry_overdue_because_no_scheduler_runs_is_delivered(db, redis_conn):
     note = make_note(status=S.QUEUED, job_id="", retry_at=timezone.now() - timedelta(minutes=5))
     Note.objects.filter(pk=note.pk).update(status_changed_at=timezone.now() - timedelta(minutes=6))
