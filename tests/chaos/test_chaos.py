@@ -7,6 +7,7 @@ enrichment of its final content (or FAILED with a reason), none stuck, and no co
 version sent to the provider more often than the retry policy allows.
 """
 
+import signal
 import threading
 import time
 
@@ -107,6 +108,32 @@ def test_b_sigkilled_worker_takes_its_call_along_and_loses_no_note(
     reason = lost[0].error_message
     assert "stopped sending heartbeats" in reason or "ended (failed)" in reason
     assert sum(calls.values()) <= len(ids) + 1
+
+
+@pytest.mark.parametrize(
+    "worker_class", ["DyingNoteWorker", "DyingIsolatedNoteWorker"], ids=["inprocess", "isolated"]
+)
+def test_b2_worker_dies_between_taking_a_job_and_starting_it(
+    make_cluster, make_notes, worker_class
+):
+    cluster = make_cluster(delay=0.1)
+    ids = make_notes(20)
+    victim = cluster.start_worker(f"--worker-class=tests.support.faults.{worker_class}")
+    assert victim.wait(timeout=30) == -signal.SIGKILL
+    # The first note's job left the queue with the victim: it is on no queue or registry
+    # and still says "queued". Nothing else would ever run it.
+    taken = Note.objects.get(pk=ids[0])
+    assert taken.job_id not in delivery.get_queue().job_ids
+    cluster.start_worker()
+    cluster.start_cron()
+
+    notes = cluster.wait_settled(ids)
+    calls = cluster.calls_by_hash()
+    assert_every_note_settled_correctly(notes, calls, max_calls=1)
+    assert all(n.processing_status == S.COMPLETED for n in notes)
+    assert Note.objects.get(pk=ids[0]).job_id != taken.job_id  # delivered again
+    assert not abandoned_runs(ids).exists()  # it was never claimed
+    assert sum(calls.values()) == len(ids)
 
 
 def test_c_redis_restarts_empty_under_a_backlog(make_cluster, make_notes):

@@ -94,8 +94,9 @@ class Cluster:
             # The child keeps its own copy of the file descriptor.
             return subprocess.Popen(command, cwd=ROOT, env=self.env, stdout=log, stderr=log)
 
-    def start_worker(self) -> subprocess.Popen:
-        worker = self._spawn(worker_command("--with-scheduler"), f"worker{len(self.workers)}")
+    def start_worker(self, *flags) -> subprocess.Popen:
+        command = worker_command("--with-scheduler", *flags)
+        worker = self._spawn(command, f"worker{len(self.workers)}")
         self.workers.append(worker)
         return worker
 
@@ -136,22 +137,9 @@ class Cluster:
     def calling_horse(self, worker: subprocess.Popen, timeout: float = 10) -> psutil.Process:
         """The worker's horse, once it is waiting for the provider (a note is claimed)."""
 
-        def calling(horse):
-            if self.stub is None:
-                return self.counter.exists(CALLING_KEY.format(horse.pid))
-            port = self.stub.server.server_address[1]
-            try:
-                connected = any(
-                    c.raddr and c.raddr.port == port and c.status == psutil.CONN_ESTABLISHED
-                    for c in horse.net_connections(kind="tcp")
-                )
-            except psutil.NoSuchProcess:
-                return False
-            return connected and self.stub.in_flight > 0
-
         def find():
             horse = self.horse_of(worker)
-            return horse if calling(horse) else None
+            return horse if self._waits_for_provider(horse) else None
 
         return wait_until(find, timeout=timeout, interval=0.01, message="for a calling horse")
 
@@ -165,24 +153,29 @@ class Cluster:
         if self.isolated:
             return self.calling_horse(worker, timeout)
         process = psutil.Process(worker.pid)
-        port = self.stub.server.server_address[1] if self.stub else None
-
-        def calling():
-            if self.stub is None:
-                return self.counter.exists(CALLING_KEY.format(process.pid))
-            try:
-                return (
-                    any(
-                        c.raddr and c.raddr.port == port and c.status == psutil.CONN_ESTABLISHED
-                        for c in process.net_connections(kind="tcp")
-                    )
-                    and self.stub.in_flight > 0
-                )
-            except psutil.NoSuchProcess:
-                return False
-
-        wait_until(calling, timeout=timeout, interval=0.01, message="for a calling worker")
+        wait_until(
+            lambda: self._waits_for_provider(process),
+            timeout=timeout,
+            interval=0.01,
+            message="for a calling worker",
+        )
         return process
+
+    def _waits_for_provider(self, process: psutil.Process) -> bool:
+        """Whether ``process`` is inside a provider call right now: the stub is answering a
+        request on one of its connections (a kept-alive connection between calls is not)."""
+        if self.stub is None:
+            return self.counter.exists(CALLING_KEY.format(process.pid))
+        port = self.stub.server.server_address[1]
+        try:
+            connections = process.net_connections(kind="tcp")
+        except psutil.NoSuchProcess:
+            return False
+        with self.stub.lock:
+            serving = set(self.stub.serving_ports)
+        return any(
+            c.raddr and c.raddr.port == port and c.laddr.port in serving for c in connections
+        )
 
     def stop_redis(self) -> None:
         self.redis.stop()

@@ -95,6 +95,8 @@ class LLMStub:
         # Concurrency seen by the server: for ENRICHMENT_MAX_CONCURRENCY tests.
         self.in_flight = 0
         self.max_in_flight = 0
+        # Client ports of the requests being answered: which connection waits for an answer.
+        self.serving_ports: set[int] = set()
         self.lock = threading.Lock()
         self.server: ThreadingHTTPServer | None = None
         self.thread: threading.Thread | None = None
@@ -281,9 +283,11 @@ class _Handler(BaseHTTPRequestHandler):
             return
         stub = self.stub
         behaviour = stub.next_behaviour(body)
+        client_port = self.client_address[1]
         with stub.lock:
             stub.in_flight += 1
             stub.max_in_flight = max(stub.max_in_flight, stub.in_flight)
+            stub.serving_ports.add(client_port)
         try:
             if stub.delay:
                 time.sleep(stub.delay)
@@ -291,6 +295,7 @@ class _Handler(BaseHTTPRequestHandler):
         finally:
             with stub.lock:
                 stub.in_flight -= 1
+                stub.serving_ports.discard(client_port)
         self._send(status, headers, payload)
 
 
