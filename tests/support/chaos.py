@@ -162,8 +162,10 @@ class Cluster:
         return process
 
     def _waits_for_provider(self, process: psutil.Process) -> bool:
-        """Whether ``process`` is inside a provider call right now: the stub is answering a
-        request on one of its connections (a kept-alive connection between calls is not)."""
+        """Whether ``process`` is inside a provider call, and will be for a while yet: the
+        stub is answering a request on one of its connections (a kept-alive connection
+        between calls is not) that came in less than half the stub's delay ago, so that a
+        kill sent now lands before the answer does."""
         if self.stub is None:
             return self.counter.exists(CALLING_KEY.format(process.pid))
         port = self.stub.server.server_address[1]
@@ -171,8 +173,9 @@ class Cluster:
             connections = process.net_connections(kind="tcp")
         except psutil.NoSuchProcess:
             return False
+        fresh_since = time.monotonic() - self.stub.delay / 2
         with self.stub.lock:
-            serving = set(self.stub.serving_ports)
+            serving = {p for p, since in self.stub.serving_ports.items() if since > fresh_since}
         return any(
             c.raddr and c.raddr.port == port and c.laddr.port in serving for c in connections
         )

@@ -95,8 +95,9 @@ class LLMStub:
         # Concurrency seen by the server: for ENRICHMENT_MAX_CONCURRENCY tests.
         self.in_flight = 0
         self.max_in_flight = 0
-        # Client ports of the requests being answered: which connection waits for an answer.
-        self.serving_ports: set[int] = set()
+        # Client port -> when its request came in, for the requests being answered: which
+        # connection waits for an answer, and for how long already.
+        self.serving_ports: dict[int, float] = {}
         self.lock = threading.Lock()
         self.server: ThreadingHTTPServer | None = None
         self.thread: threading.Thread | None = None
@@ -287,7 +288,7 @@ class _Handler(BaseHTTPRequestHandler):
         with stub.lock:
             stub.in_flight += 1
             stub.max_in_flight = max(stub.max_in_flight, stub.in_flight)
-            stub.serving_ports.add(client_port)
+            stub.serving_ports[client_port] = time.monotonic()
         try:
             if stub.delay:
                 time.sleep(stub.delay)
@@ -295,7 +296,7 @@ class _Handler(BaseHTTPRequestHandler):
         finally:
             with stub.lock:
                 stub.in_flight -= 1
-                stub.serving_ports.discard(client_port)
+                stub.serving_ports.pop(client_port, None)
         self._send(status, headers, payload)
 
 
