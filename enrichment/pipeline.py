@@ -199,22 +199,27 @@ def _schedule_retry(attempt: Attempt, exc: TransientEnrichmentError) -> str:
     return "retry"
 
 
+def _leave_processing(attempt: Attempt, status, **fields) -> bool:
+    """PROCESSING -> ``status`` with ``fields``, fenced by the attempt's token (which it
+    clears), reconnecting once if the connection was lost. Returns True if the note moved."""
+    return _reconnecting(
+        lambda: transition(
+            attempt.note_id,
+            status,
+            source=S.PROCESSING,
+            token=attempt.token,
+            processing_token=None,
+            **fields,
+        )
+    )
+
+
 def _requeue_attempt(attempt: Attempt, *, delay: float | None = None, **fields) -> bool:
     """PROCESSING -> QUEUED under a fresh job id (fenced by the attempt's token), then
     deliver that job, after ``delay`` seconds if given. A delivery Redis refuses forgets
     the job id, so the reaper delivers the note later. Returns True if the note moved."""
     job_id = delivery.new_job_id(attempt.note_id)
-    requeued = _reconnecting(
-        lambda: transition(
-            attempt.note_id,
-            S.QUEUED,
-            source=S.PROCESSING,
-            token=attempt.token,
-            processing_token=None,
-            job_id=job_id,
-            **fields,
-        )
-    )
+    requeued = _leave_processing(attempt, S.QUEUED, job_id=job_id, **fields)
     if requeued and not delivery.dispatch(attempt.note_id, job_id, delay=delay):
         Note.objects.filter(pk=attempt.note_id, job_id=job_id).update(job_id="")
     return requeued
@@ -235,16 +240,7 @@ def _wait_for_budget(attempt: Attempt, exc: BudgetExhausted) -> str:
 
 def _close_attempt(attempt: Attempt, status, reason: str) -> None:
     """PROCESSING -> a final status with the reason, fenced by the attempt's token."""
-    _reconnecting(
-        lambda: transition(
-            attempt.note_id,
-            status,
-            source=S.PROCESSING,
-            token=attempt.token,
-            last_error=reason[:MAX_ERROR_LENGTH],
-            processing_token=None,
-        )
-    )
+    _leave_processing(attempt, status, last_error=reason[:MAX_ERROR_LENGTH])
 
 
 def _end_attempt(attempt: Attempt, status, reason: str, outcome, exc) -> None:
@@ -331,19 +327,14 @@ def _store(attempt: Attempt, data: dict, result) -> bool:
         if stored:
             log_transition(attempt.note_id, S.PROCESSING, S.COMPLETED)
         return stored
-    stored = _reconnecting(
-        lambda: transition(
-            attempt.note_id,
-            S.COMPLETED,
-            source=S.PROCESSING,
-            token=attempt.token,
-            enrichment_data=data,
-            enriched_hash=attempt.content_hash,
-            processed_at=timezone.now(),
-            processing_token=None,
-            last_error="",
-            ignore_cache=False,
-        )
+    stored = _leave_processing(
+        attempt,
+        S.COMPLETED,
+        enrichment_data=data,
+        enriched_hash=attempt.content_hash,
+        processed_at=timezone.now(),
+        last_error="",
+        ignore_cache=False,
     )
     attempt.finish_run(RunOutcome.COMPLETED if stored else RunOutcome.SUPERSEDED, result=result)
     return stored

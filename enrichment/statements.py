@@ -46,11 +46,13 @@ def _cursor():
 
 
 class _Columns(dict):
-    """A model's quoted column names, by field name: ``_Columns(Note)["job_id"]``."""
+    """A model's quoted column names, by field name: ``_Columns(Note)["job_id"]``; and its
+    quoted table name, ``.table``."""
 
     def __init__(self, model):
         super().__init__()
         self.model = model
+        self.table = connection.ops.quote_name(model._meta.db_table)
 
     def __missing__(self, name: str) -> str:
         column = connection.ops.quote_name(self.model._meta.get_field(name).column)
@@ -62,14 +64,12 @@ class _Columns(dict):
 def _claim_sql(with_job_id: bool) -> str:
     n = _Columns(Note)
     r = _Columns(EnrichmentRun)
-    note_table = connection.ops.quote_name(Note._meta.db_table)
-    run_table = connection.ops.quote_name(EnrichmentRun._meta.db_table)
     job_condition = f" AND {n['job_id']} = %(job_id)s" if with_job_id else ""
     # Only identifiers from the models' metadata, quoted, are interpolated; every value is
     # a query parameter.
     return f"""
         WITH claimed AS (
-            UPDATE {note_table}
+            UPDATE {n.table}
                SET {n["processing_status"]} = %(processing)s,
                    {n["status_changed_at"]} = %(now)s,
                    {n["status_detail"]} = '',
@@ -79,7 +79,7 @@ def _claim_sql(with_job_id: bool) -> str:
              WHERE {n["id"]} = %(note_id)s AND {n["processing_status"]} = %(queued)s{job_condition}
          RETURNING {n["id"]}, {n["content"]}, {n["content_hash"]}, {n["attempts"]}
         ), run AS (
-            INSERT INTO {run_table} (
+            INSERT INTO {r.table} (
                 {r["note"]}, {r["attempt"]}, {r["job_id"]}, {r["backend"]}, {r["model"]},
                 {r["prompt_version"]}, {r["content_hash"]}, {r["started_at"]},
                 {r["input_tokens"]}, {r["output_tokens"]}, {r["provider_calls"]},
@@ -131,13 +131,11 @@ RUN_EXTRAS = ("input_tokens", "output_tokens", "provider_calls", "model", "promp
 def _store_sql(extras: tuple[str, ...]) -> str:
     n = _Columns(Note)
     r = _Columns(EnrichmentRun)
-    note_table = connection.ops.quote_name(Note._meta.db_table)
-    run_table = connection.ops.quote_name(EnrichmentRun._meta.db_table)
     extra_sets = "".join(f", {r[name]} = %({name})s" for name in extras)
     # As above: quoted identifiers only, values are parameters.
     return f"""
         WITH stored AS (
-            UPDATE {note_table}
+            UPDATE {n.table}
                SET {n["processing_status"]} = %(completed)s,
                    {n["status_changed_at"]} = %(now)s,
                    {n["status_detail"]} = '',
@@ -152,7 +150,7 @@ def _store_sql(extras: tuple[str, ...]) -> str:
                AND {n["processing_token"]} = %(token)s
          RETURNING {n["id"]}
         ), closed AS (
-            UPDATE {run_table}
+            UPDATE {r.table}
                SET {r["outcome"]} = CASE WHEN EXISTS (SELECT 1 FROM stored)
                                          THEN %(outcome_completed)s
                                          ELSE %(outcome_superseded)s END,
