@@ -81,8 +81,7 @@ def _usage_fields(usage) -> dict:
     """What a result (or a failure that carries usage) tells the run history."""
     if usage is None:
         return {}
-    names = ("input_tokens", "output_tokens", "provider_calls", "model", "prompt_version")
-    return {name: value for name in names if (value := getattr(usage, name, None))}
+    return {name: value for name in statements.RUN_EXTRAS if (value := getattr(usage, name, None))}
 
 
 def claim(note_id: int, job_id: str | None) -> Attempt | None:

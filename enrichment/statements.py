@@ -123,7 +123,8 @@ def claim(note_id: int, job_id: str | None, token, backend: str, now=None) -> Cl
     return Claimed(*row) if row else None
 
 
-# Run-history fields the store may set besides outcome, finished_at and duration_ms.
+# Run-history fields the store may set besides outcome, finished_at and duration_ms: what
+# a result (or a failure that carries usage) tells the run history, on every backend.
 RUN_EXTRAS = ("input_tokens", "output_tokens", "provider_calls", "model", "prompt_version")
 
 
