@@ -100,28 +100,22 @@ def wait_for_jobs(job_ids: list[str], *, timeout: float) -> list[Job]:
     bulk = Queue(settings.ENRICHMENT_BULK_QUEUE, connection=connection)
     deadline = time.monotonic() + timeout
     pending = list(job_ids)
+    done = (b"finished", b"failed")
     while pending:
         # Poll the last job only, so that polling does not load the Redis the workers
         # use; check every job once that one is done.
-        if connection.hget(Job.key_for(pending[-1]), "status") not in (b"finished", b"failed"):
-            if time.monotonic() > deadline:
-                raise RuntimeError(
-                    f"{len(pending)} of {len(job_ids)} jobs not done after {timeout:.0f} s "
-                    f"(queued: {queue.count} + {bulk.count})"
-                )
-            time.sleep(0.05)
-            continue
-        with connection.pipeline(transaction=False) as pipe:
-            for job_id in pending:
-                pipe.hget(Job.key_for(job_id), "status")
-            statuses = pipe.execute()
-        pending = [
-            job_id
-            for job_id, status in zip(pending, statuses, strict=True)
-            if status not in (b"finished", b"failed")
-        ]
-        if not pending:
-            break
+        if connection.hget(Job.key_for(pending[-1]), "status") in done:
+            with connection.pipeline(transaction=False) as pipe:
+                for job_id in pending:
+                    pipe.hget(Job.key_for(job_id), "status")
+                statuses = pipe.execute()
+            pending = [
+                job_id
+                for job_id, status in zip(pending, statuses, strict=True)
+                if status not in done
+            ]
+            if not pending:
+                break
         if time.monotonic() > deadline:
             raise RuntimeError(
                 f"{len(pending)} of {len(job_ids)} jobs not done after {timeout:.0f} s "
