@@ -24,7 +24,7 @@ from rq.exceptions import ShutDownImminentException
 from rq.timeouts import JobTimeoutException
 
 from notes.models import Note
-from notes.services import log_transition, transition
+from notes.services import deliver, log_transition, transition
 from notes.status import ProcessingStatus
 
 from . import queue as delivery
@@ -219,8 +219,8 @@ def _requeue_attempt(attempt: Attempt, *, delay: float | None = None, **fields) 
     the job id, so the reaper delivers the note later. Returns True if the note moved."""
     job_id = delivery.new_job_id(attempt.note_id)
     requeued = _leave_processing(attempt, S.QUEUED, job_id=job_id, **fields)
-    if requeued and not delivery.dispatch(attempt.note_id, job_id, delay=delay):
-        Note.objects.filter(pk=attempt.note_id, job_id=job_id).update(job_id="")
+    if requeued:
+        deliver(attempt.note_id, job_id, delay=delay)
     return requeued
 
 

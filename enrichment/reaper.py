@@ -36,7 +36,7 @@ from redis.exceptions import RedisError, ResponseError
 from rq.job import Job, JobStatus
 
 from notes.models import Note
-from notes.services import transition
+from notes.services import deliver, transition
 from notes.status import ProcessingStatus
 
 from . import queue as delivery
@@ -250,8 +250,7 @@ def _reap_processing(note: dict, reason: str, report: ReapReport) -> None:
         )
         if moved:
             report.requeued += 1
-            if not delivery.dispatch(note["pk"], new_job):
-                Note.objects.filter(pk=note["pk"], job_id=new_job).update(job_id="")
+            deliver(note["pk"], new_job)
     if moved:
         extra = {"note_id": note["pk"], "job_id": old_job}
         logger.warning("Note %s: attempt lost (%s)", note["pk"], reason, extra=extra)
@@ -272,10 +271,8 @@ def _deliver_queued(note: dict, report: ReapReport) -> None:
         pk=note["pk"], processing_status=S.QUEUED, job_id=note["job_id"]
     ).update(job_id=new_job):
         return  # someone else (another reaper, a person) got there first
-    if delivery.dispatch(note["pk"], new_job):
+    if deliver(note["pk"], new_job):
         report.delivered += 1
-    else:
-        Note.objects.filter(pk=note["pk"], job_id=new_job).update(job_id="")
 
 
 def _chunks(queryset):

@@ -88,15 +88,18 @@ def _requeue_fields(job_id: str) -> dict:
     }
 
 
-def _dispatch_on_commit(note_id: int, job_id: str, *, bulk: bool = False) -> None:
-    def deliver():
-        if not delivery.dispatch(note_id, job_id, bulk=bulk):
-            # Forget the job id that never reached Redis, so enqueue_pending finds it.
-            Note.objects.filter(pk=note_id, processing_status=S.QUEUED, job_id=job_id).update(
-                job_id=""
-            )
+def deliver(note_id: int, job_id: str, *, bulk: bool = False, delay: float | None = None) -> bool:
+    """Put the job of a note QUEUED under ``job_id`` on the queue. If Redis refuses it, the
+    job id is forgotten (while the note is still QUEUED under it), so that enqueue_pending
+    or the reaper delivers the note later. Returns True if the job reached Redis."""
+    if delivery.dispatch(note_id, job_id, bulk=bulk, delay=delay):
+        return True
+    Note.objects.filter(pk=note_id, processing_status=S.QUEUED, job_id=job_id).update(job_id="")
+    return False
 
-    transaction.on_commit(deliver)
+
+def _dispatch_on_commit(note_id: int, job_id: str, *, bulk: bool = False) -> None:
+    transaction.on_commit(lambda: deliver(note_id, job_id, bulk=bulk))
 
 
 def create_note(*, owner, content: str, title: str = "") -> Note:
@@ -404,10 +407,7 @@ def enqueue_pending(*, check_redis: bool = True, chunk_size: int = 1000) -> int:
             if Note.objects.filter(pk=pk, processing_status=S.QUEUED, job_id=old_job).update(
                 job_id=job_id
             ):
-                if delivery.dispatch(pk, job_id):
-                    count += 1
-                else:
-                    Note.objects.filter(pk=pk, job_id=job_id).update(job_id="")
+                count += deliver(pk, job_id)
         return count
 
     for row in queued.iterator(chunk_size=chunk_size):
