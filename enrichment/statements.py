@@ -27,7 +27,7 @@ S = ProcessingStatus
 
 
 def available() -> bool:
-    return connection.vendor == "postgresql"
+    return True
 
 
 def _cursor():

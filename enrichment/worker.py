@@ -169,8 +169,6 @@ def _configure_worker_connections(*, health_checks: bool) -> None:
     for connection in connections.all():
         if not health_checks:
             connection.settings_dict["CONN_HEALTH_CHECKS"] = False
-        if connection.vendor != "postgresql":
-            continue
         options = connection.settings_dict.setdefault("OPTIONS", {})
         # Lets psycopg prepare the pipeline's two statements (enrichment.statements) on
         # the server after a few runs; Django's own queries bind client-side and are not

@@ -1,14 +1,12 @@
 """Finding a person's notes by words and by tag.
 
-On PostgreSQL, search uses the ``search_vector`` column that a trigger keeps current
-(migration 0003) with a GIN index, and ranks matches (title words weigh most, then tags
-and summary, then content). Other databases (SQLite in development) get a portable,
-unranked ``icontains`` fallback over the same fields.
+Search uses the ``search_vector`` column that a trigger keeps current (migration 0003)
+with a GIN index, and ranks matches (title words weigh most, then tags and summary, then
+content).
 """
 
 from django.contrib.postgres.search import SearchQuery, SearchRank
-from django.db import connection
-from django.db.models import F, Q, QuerySet
+from django.db.models import F, QuerySet
 
 # Must match the configuration the trigger in migration 0003 uses to build the vector.
 SEARCH_CONFIG = "english"
@@ -16,33 +14,18 @@ SEARCH_CONFIG = "english"
 MAX_QUERY_LENGTH = 200
 
 
-def uses_full_text() -> bool:
-    return connection.vendor == "postgresql"
-
-
 def search(queryset: QuerySet, text: str) -> QuerySet:
     """Notes of ``queryset`` that match ``text``, best matches first (newest on ties)."""
     text = " ".join(text.split())[:MAX_QUERY_LENGTH]
     if not text:
         return queryset
-    if uses_full_text():
-        # websearch syntax: "quoted phrases", -excluded words, OR; never a syntax error.
-        query = SearchQuery(text, config=SEARCH_CONFIG, search_type="websearch")
-        return (
-            queryset.filter(search_vector=query)
-            .annotate(rank=SearchRank(F("search_vector"), query))
-            .order_by("-rank", "-created_at", "-id")
-        )
-    condition = Q()
-    for word in text.split():
-        condition &= (
-            Q(title__icontains=word)
-            | Q(content__icontains=word)
-            | Q(enrichment_data__title__icontains=word)
-            | Q(enrichment_data__summary__icontains=word)
-            | Q(enrichment_data__tags__icontains=word)
-        )
-    return queryset.filter(condition)
+    # websearch syntax: "quoted phrases", -excluded words, OR; never a syntax error.
+    query = SearchQuery(text, config=SEARCH_CONFIG, search_type="websearch")
+    return (
+        queryset.filter(search_vector=query)
+        .annotate(rank=SearchRank(F("search_vector"), query))
+        .order_by("-rank", "-created_at", "-id")
+    )
 
 
 def with_tag(queryset: QuerySet, tag: str) -> QuerySet:
@@ -50,9 +33,5 @@ def with_tag(queryset: QuerySet, tag: str) -> QuerySet:
     tag = " ".join(tag.strip().lower().split())
     if not tag:
         return queryset
-    if uses_full_text():
-        # jsonb containment, served by the note_tags_idx GIN index.
-        return queryset.filter(enrichment_data__tags__contains=[tag])
-    # SQLite has no JSON containment lookup: match the element, quotes included, in the
-    # array's JSON text, so that "go" does not match the tag "golang".
-    return queryset.filter(enrichment_data__tags__icontains=f'"{tag}"')
+    # jsonb containment, served by the note_tags_idx GIN index.
+    return queryset.filter(enrichment_data__tags__contains=[tag])

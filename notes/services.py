@@ -14,8 +14,6 @@ from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 
 from django.db import connection, transaction
-from django.db.models import CharField, F, Value
-from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 
 from enrichment import queue as delivery
@@ -313,23 +311,7 @@ def _requeue_finished(ids: list[int], *, batch: str, ignore_cache: bool) -> list
     Returns (id, old status) for each note moved; the others are left alone. Must run
     inside a transaction: the rows stay locked until it ends.
     """
-    if connection.vendor == "postgresql":
-        return _requeue_finished_postgresql(ids, batch=batch, ignore_cache=ignore_cache)
-    terminal = sorted(S.terminal())
-    # Lock the chunk's finished notes first: the UPDATE below then moves exactly these
-    # rows, and the log can name each one's old status.
-    rows = list(
-        Note.objects.select_for_update()
-        .filter(pk__in=ids, processing_status__in=terminal)
-        .order_by()
-        .values_list("pk", "processing_status")
-    )
-    if rows:
-        Note.objects.filter(pk__in=[pk for pk, _ in rows], processing_status__in=terminal).update(
-            job_id=Concat(Value("note-"), Cast(F("pk"), CharField()), Value(f"-{batch}")),
-            **_bulk_requeue_fields(ignore_cache=ignore_cache),
-        )
-    return rows
+    return _requeue_finished_postgresql(ids, batch=batch, ignore_cache=ignore_cache)
 
 
 def _requeue_finished_postgresql(

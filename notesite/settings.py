@@ -135,18 +135,28 @@ TEMPLATES = [
 
 # --- Database ---------------------------------------------------------------
 
+# PostgreSQL is the only engine: full-text search, JSON and the planner's estimates are
+# used directly. `make run` and the tests start an embedded server when none is configured.
+_database_url = env.str("DATABASE_URL", default="")
+if not _database_url:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "DATABASE_URL is not set. notesite needs a PostgreSQL server, for example "
+            "DATABASE_URL=postgres://notesite:password@db:5432/notesite "
+            "(`make run` starts an embedded one for development)."
+        )
+    _database_url = "postgres://postgres@127.0.0.1:5432/notesite"
 try:
-    DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+    DATABASES = {"default": env.db_url_config(_database_url)}
 except (ImproperlyConfigured, ValueError, KeyError) as exc:
     raise _invalid("DATABASE_URL", "<hidden>", f"a database URL ({exc})") from None
+if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+    raise _invalid("DATABASE_URL", "<hidden>", "a PostgreSQL URL (postgres://...)")
 DATABASES["default"].setdefault("CONN_MAX_AGE", env_int("DATABASE_CONN_MAX_AGE", 60, minimum=0))
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # A file database shared by the web server and worker processes: wait for locks
-    # instead of failing at once, and give tests a file (not :memory:) so that a real
-    # worker process can read what a test wrote.
-    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("timeout", 20)
-    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "test-db.sqlite3")}
+# Every connection starts in UTC (what Django uses with USE_TZ), so Django sends no
+# SET TIME ZONE after connecting.
+DATABASES["default"].setdefault("OPTIONS", {}).setdefault("options", "-c TimeZone=UTC")
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -315,11 +325,6 @@ RQ_QUEUES[ENRICHMENT_MAINTENANCE_QUEUE] = {**RQ_QUEUES[ENRICHMENT_QUEUE], "DEFAU
 
 # --- Database connection start-up -------------------------------------------------
 
-if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    # Start every connection in UTC (what Django uses with USE_TZ), instead of letting
-    # Django send SET TIME ZONE after connecting: one round trip less per connection,
-    # which the forking worker opens for every job.
-    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("options", "-c TimeZone=UTC")
 
 # Whether workers wait for each commit to reach the disk. Off (the default), a worker's
 # commit returns before the WAL flush: half the cost of a note's two writes. What a

@@ -1,10 +1,11 @@
 """`make run`: migrate, make sure an admin exists, then run Redis (if needed), a worker, the
 web server and the cron scheduler (the reaper) together. Ctrl-C stops everything.
 
+With DATABASE_URL set, that PostgreSQL is used; otherwise an embedded PostgreSQL server from
+the development dependencies is started (data kept in .dev-postgres/, reused by the next run).
 With REDIS_URL (or REDIS_SENTINELS) set, that Redis is used. Otherwise a Redis answering
-on localhost:6379 is used, and if none answers, a real redis-server from the project's
-dependencies is started (data kept in .dev-redis/). DATABASE_URL defaults to a SQLite
-file in the project.
+on localhost:6379 is used, and if none answers, a real redis-server from the development
+dependencies is started (data kept in .dev-redis/).
 """
 
 import os
@@ -17,7 +18,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from notesite.embedded_redis import EmbeddedRedis, redis_answers  # noqa: E402
+from devservices.postgres import EmbeddedPostgres, NoEmbeddedPostgres  # noqa: E402
+from devservices.redis import EmbeddedRedis, redis_answers  # noqa: E402
 
 PY = sys.executable
 CRON_COMMAND = [PY, "manage.py", "rqcron", "enrichment.cron"]
@@ -32,7 +34,15 @@ def main() -> int:
     env.setdefault("DEBUG", "true")
     env.setdefault("LOG_FORMAT", "text")
     port = env.get("PORT", "8000")
-    redis = None
+    redis = postgres = None
+    if not env.get("DATABASE_URL"):
+        postgres = EmbeddedPostgres(ROOT / ".dev-postgres")
+        try:
+            env["DATABASE_URL"] = postgres.start()
+        except NoEmbeddedPostgres as exc:
+            print(exc, file=sys.stderr)
+            return 1
+        print(f"Using the embedded PostgreSQL server on port {postgres.port} (.dev-postgres/).")
     # With REDIS_SENTINELS the settings find the Redis master through the Sentinels.
     if not env.get("REDIS_URL") and not env.get("REDIS_SENTINELS"):
         if redis_answers("127.0.0.1", 6379):
@@ -89,6 +99,8 @@ def main() -> int:
                 child.kill()
         if redis:
             redis.stop()
+        if postgres:
+            postgres.stop()
         print("notesite stopped.")
 
 

@@ -1,14 +1,18 @@
 """Loaded with -p before Django settings are read: the test environment.
 
-Real environment variables win, so CI can point the suite at PostgreSQL and Redis.
+Real environment variables win, so CI can point the suite at its PostgreSQL and Redis.
+PostgreSQL: DATABASE_URL if set; else a throw-away embedded server (devservices.postgres)
+under .test-postgres/, stopped and deleted when the run ends.
 Redis: REDIS_URL if set; else the server on localhost:6379 (database 15); else a real
-redis-server started here from the project's dependencies, stopped when the run ends.
+redis-server started here from the development dependencies, stopped when the run ends.
 """
 
 import atexit
 import os
+from pathlib import Path
 
-from notesite.embedded_redis import EmbeddedRedis, redis_answers
+from devservices import postgres
+from devservices.redis import EmbeddedRedis, redis_answers
 
 # A .env in the project (e.g. the one docker compose uses) must not change the tests.
 os.environ["READ_DOT_ENV"] = "false"
@@ -28,3 +32,8 @@ if not os.environ.get("REDIS_URL"):
         _server = EmbeddedRedis().start()
         atexit.register(_server.stop)
         os.environ["REDIS_URL"] = _server.url
+
+if not os.environ.get("DATABASE_URL"):
+    _postgres = postgres.for_test_run(Path(__file__).resolve().parent.parent / ".test-postgres")
+    os.environ["DATABASE_URL"] = _postgres.start()
+    atexit.register(_postgres.stop)

@@ -48,16 +48,6 @@ REVERSE_SQL = [
 ]
 
 
-def _run_on_postgresql(statements):
-    def run(apps, schema_editor):
-        if schema_editor.connection.vendor != "postgresql":
-            return
-        for statement in statements:
-            schema_editor.execute(statement)
-
-    return run
-
-
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -80,7 +70,5 @@ class Migration(migrations.Migration):
             name='title',
             field=models.CharField(blank=True, help_text='Optional; a title is suggested when blank.', max_length=200, validators=[notes.validators.validate_characters]),
         ),
-        migrations.RunPython(
-            _run_on_postgresql(FORWARD_SQL), _run_on_postgresql(REVERSE_SQL), elidable=False
-        ),
+        migrations.RunSQL(FORWARD_SQL, REVERSE_SQL, elidable=False),
     ]

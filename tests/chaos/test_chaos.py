@@ -157,6 +157,7 @@ def test_d_database_connections_killed_mid_run(make_cluster, make_notes):
     cluster = make_cluster(delay=0.2)
     workers = [cluster.start_worker(), cluster.start_worker()]
     cluster.start_cron()
+    cluster.wait_for_workers(2)
     ids = make_notes(100)
 
     killed = 0

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import redis
 
-from notesite.embedded_redis import free_port, redis_server_binary, stop_process
+from devservices.redis import free_port, redis_server_binary, stop_process
 
 
 class RedisProcess:

@@ -28,6 +28,8 @@ def clean_env(env: dict) -> dict:
     """Only what a process needs to run plus ``env``: nothing leaks in from the test run."""
     base = {key: os.environ[key] for key in ("PATH", "HOME", "LANG") if key in os.environ}
     base["DJANGO_SETTINGS_MODULE"] = "notesite.settings"
+    # Production settings refuse to start without a database; loading them connects to none.
+    base["DATABASE_URL"] = "postgres://notesite@db.invalid:5432/notesite"
     base.update(env)
     base["READ_DOT_ENV"] = "false"  # a developer's .env must not change what is tested
     return base

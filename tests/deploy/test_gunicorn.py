@@ -12,7 +12,7 @@ import urllib.request
 import psutil
 import pytest
 
-from notesite.embedded_redis import free_port
+from devservices.redis import free_port
 from tests.deploy.support import ROOT, clean_env, production_env
 from tests.deploy.test_dockerfile import collectstatic_step
 from tests.support.workers import database_url, wait_until

@@ -33,8 +33,6 @@ def queued_note(user):
 
 @pytest.mark.django_db(transaction=True)
 def test_a_result_whose_database_connection_died_is_stored_on_a_new_one(user, monkeypatch):
-    if connection.vendor != "postgresql":
-        pytest.skip("terminating a backend needs PostgreSQL")
     note = queued_note(user)
     pids = []
 

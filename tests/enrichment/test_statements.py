@@ -16,10 +16,7 @@ from notes.status import ProcessingStatus
 from tests.factories import make_note
 
 S = ProcessingStatus
-pytestmark = [
-    pytest.mark.django_db,
-    pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL statements"),
-]
+pytestmark = pytest.mark.django_db
 
 RESULT = EnrichmentResult(
     Enrichment(

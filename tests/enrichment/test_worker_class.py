@@ -129,8 +129,6 @@ def test_worker_connections_skip_the_wal_flush_wait_unless_configured(
     worker._configure_worker_connections(health_checks=False)
     assert wrapper.settings_dict["CONN_HEALTH_CHECKS"] is False
     options = wrapper.settings_dict["OPTIONS"].get("options", "")
-    if wrapper.vendor != "postgresql":
-        pytest.skip("a PostgreSQL setting")
     assert ("synchronous_commit=off" in options) is expected
     # The pipeline's statements get prepared on the server (enrichment.statements).
     assert wrapper.settings_dict["OPTIONS"]["prepare_threshold"] == 5

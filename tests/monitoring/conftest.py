@@ -5,8 +5,8 @@ import pytest
 from django.conf import settings
 from rq import Worker
 
+from devservices.redis import free_port
 from enrichment import metrics
-from notesite.embedded_redis import free_port
 
 
 @pytest.fixture(autouse=True)

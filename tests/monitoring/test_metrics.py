@@ -161,7 +161,7 @@ def test_rq_figures_come_from_django_rq(
 
 
 def test_redis_down_still_scrapes_and_says_so(scrape, settings):
-    from notesite.embedded_redis import free_port
+    from devservices.redis import free_port
 
     settings.REDIS_URL = f"redis://127.0.0.1:{free_port()}/0"
     parsed = scrape()

@@ -92,7 +92,7 @@ def test_it_shows_the_pipeline_figures(admin_client, redis_conn, registered_work
 
 
 def test_it_renders_when_redis_is_down(admin_client, settings):
-    from notesite.embedded_redis import free_port
+    from devservices.redis import free_port
 
     settings.REDIS_URL = f"redis://127.0.0.1:{free_port()}/0"
     response = admin_client.get(URL)

@@ -50,14 +50,10 @@ def test_a_chunk_costs_one_statement_on_postgresql_whatever_the_mix_of_statuses(
     with django_capture_on_commit_callbacks(execute=False), CaptureQueriesContext(connection) as q:
         assert services.reprocess_notes([n.pk for n in notes]) == len(notes)
     statements = [x["sql"].strip() for x in q.captured_queries if "notes_note" in x["sql"]]
-    if connection.vendor == "postgresql":
-        # Lock and update in one round trip: an UPDATE whose CTE locks the rows.
-        assert len(statements) == 1, statements
-        assert statements[0].startswith("WITH") and "FOR UPDATE" in statements[0]
-        assert "UPDATE" in statements[0] and "RETURNING" in statements[0]
-    else:
-        assert len(statements) == 2, statements
-        assert statements[0].startswith("SELECT") and statements[1].startswith("UPDATE")
+    # Lock and update in one round trip: an UPDATE whose CTE locks the rows.
+    assert len(statements) == 1, statements
+    assert statements[0].startswith("WITH") and "FOR UPDATE" in statements[0]
+    assert "UPDATE" in statements[0] and "RETURNING" in statements[0]
 
 
 def test_the_log_names_how_many_notes_left_each_status(user, fake_redis, caplog):
@@ -170,7 +166,6 @@ def test_outside_a_transaction_chunks_are_enqueued_in_the_background_after_commi
     assert_second_chunk_waits_for_enqueue_pending(fake_redis, notes)
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's planner")
 def test_the_chunk_is_found_by_primary_key_even_with_statistics_from_before_a_status_change(
     user, fake_redis, django_capture_on_commit_callbacks
 ):

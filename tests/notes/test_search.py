@@ -1,8 +1,6 @@
-"""Search: PostgreSQL full-text with ranking, kept current by a trigger; the portable
-fallback is exercised too by switching it on explicitly."""
+"""Search: PostgreSQL full-text with ranking, kept current by a trigger."""
 
 import pytest
-from django.db import connection
 
 from notes import search
 from notes.models import Note
@@ -12,10 +10,6 @@ from tests.factories import make_note, make_user
 
 S = ProcessingStatus
 pytestmark = pytest.mark.django_db
-
-postgres_only = pytest.mark.skipif(
-    connection.vendor != "postgresql", reason="full-text search needs PostgreSQL"
-)
 
 
 def found(user, text):
@@ -28,14 +22,12 @@ def enrich(note, **data):
     assert transition(note.pk, S.COMPLETED, source=S.PROCESSING, enrichment_data=data)
 
 
-@postgres_only
 def test_words_in_the_content_are_found_with_stemming(user):
     note = make_note(user, "We are planning the harvest festival.")
     make_note(user, "Nothing relevant here.")
     assert found(user, "plans harvests") == [note.pk]
 
 
-@postgres_only
 def test_summary_tags_and_suggested_title_become_searchable_when_enrichment_is_stored(user):
     note = make_note(user, "Short words only.")
     assert found(user, "kubernetes") == []
@@ -45,7 +37,6 @@ def test_summary_tags_and_suggested_title_become_searchable_when_enrichment_is_s
     assert found(user, "cluster") == [note.pk]
 
 
-@postgres_only
 def test_editing_the_content_updates_what_is_found(user):
     note = make_note(user, "Old topic: gardening.")
     Note.objects.filter(pk=note.pk).update(content="New topic: astronomy.")
@@ -53,21 +44,18 @@ def test_editing_the_content_updates_what_is_found(user):
     assert found(user, "astronomy") == [note.pk]
 
 
-@postgres_only
 def test_a_title_match_ranks_above_a_content_match(user):
     in_content = make_note(user, "Some words, then budget mentioned once.", title="Misc")
     in_title = make_note(user, "Numbers for next year.", title="Budget")
     assert found(user, "budget") == [in_title.pk, in_content.pk]
 
 
-@postgres_only
 def test_websearch_syntax_never_errors(user):
     note = make_note(user, "Alpha beta gamma.")
     assert found(user, '"alpha beta" -delta') == [note.pk]
     assert found(user, "&&& ((( :*") == []
 
 
-@postgres_only
 def test_a_very_large_note_can_still_be_saved_and_found_by_its_beginning(user):
     # Distinct words would overflow tsvector's 1 MB limit if the whole note were indexed.
     content = "zebra " + " ".join(f"w{i:07d}x" for i in range(100_000))
@@ -81,15 +69,7 @@ def test_only_the_persons_own_notes_are_searched(user):
     assert found(user, "launch") == [mine.pk]
 
 
-def test_the_portable_fallback_matches_every_word_in_any_field(user, monkeypatch):
-    monkeypatch.setattr(search, "uses_full_text", lambda: False)
-    both = make_note(user, "Garden plan.", enrichment_data={"summary": "Tomatoes", "tags": []})
-    make_note(user, "Garden only.")
-    assert found(user, "garden TOMATOES") == [both.pk]
-
-
-def test_the_portable_tag_filter_matches_whole_tags(user, monkeypatch):
-    monkeypatch.setattr(search, "uses_full_text", lambda: False)
+def test_the_tag_filter_matches_whole_tags(user):
     go = make_note(user, "a", enrichment_data={"tags": ["go"]})
     make_note(user, "b", enrichment_data={"tags": ["golang"]})
     assert list(search.with_tag(Note.objects.all(), "Go").values_list("pk", flat=True)) == [go.pk]

@@ -20,9 +20,9 @@ import redis
 from django.db import connection
 from rq import Worker
 
+from devservices.redis import EmbeddedRedis
 from notes.models import Note, content_hash
 from notes.status import ProcessingStatus
-from notesite.embedded_redis import EmbeddedRedis
 from tests.support import netguard
 from tests.support.enrichers import CALLING_KEY, CALLS_BY_HASH_KEY, CALLS_KEY, COUNTER_URL_ENV
 from tests.support.llm_stub import _NOTE as NOTE_IN_MESSAGE
@@ -120,7 +120,7 @@ class Cluster:
             if time.monotonic() - self._cron_started > 2:  # a supervisor's restart delay
                 self.start_cron()
 
-    def horse_of(self, worker: subprocess.Popen, timeout: float = 10) -> psutil.Process:
+    def horse_of(self, worker: subprocess.Popen, timeout: float = 30) -> psutil.Process:
         """The work horse the worker has forked (it leads its own process group)."""
 
         def find():
@@ -134,7 +134,7 @@ class Cluster:
 
         return wait_until(find, timeout=timeout, interval=0.02, message="waiting for a horse")
 
-    def calling_horse(self, worker: subprocess.Popen, timeout: float = 10) -> psutil.Process:
+    def calling_horse(self, worker: subprocess.Popen, timeout: float = 30) -> psutil.Process:
         """The worker's horse, once it is waiting for the provider (a note is claimed)."""
 
         def find():

