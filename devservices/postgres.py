@@ -88,22 +88,37 @@ class EmbeddedPostgres:
             for name in files:
                 os.chown(os.path.join(base, name), entry.pw_uid, entry.pw_gid)
 
-    def _running_port(self) -> int | None:
-        """The port of a live server on this data directory, from postmaster.pid."""
-        lock = self.data / "postmaster.pid"
+    def _lock_owner(self) -> tuple[int, int] | None:
+        """(pid, port) of a live server process that holds this data directory."""
         try:
-            lines = lock.read_text().splitlines()
+            lines = (self.data / "postmaster.pid").read_text().splitlines()
             pid, port = int(lines[0]), int(lines[3])
         except (OSError, ValueError, IndexError):
             return None
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return None
-        except PermissionError:
-            pass  # alive, owned by the server user
+        return (pid, port) if _alive(pid) else None
+
+    def _answers(self, port: int) -> bool:
         ready = self._run("pg_isready", "-q", "-h", "127.0.0.1", "-p", str(port))
-        return port if ready.returncode == 0 else None
+        return ready.returncode == 0
+
+    def _running_port(self, timeout: float = 0) -> int | None:
+        """The port of a server already running on this data directory, if any.
+
+        A server that holds the directory without answering (starting or shutting down)
+        is waited for; one that never answers is an error, not a reason to start another.
+        """
+        deadline = time.monotonic() + timeout
+        while (owner := self._lock_owner()) is not None:
+            pid, port = owner
+            if self._answers(port):
+                return port
+            if time.monotonic() > deadline:
+                raise RuntimeError(
+                    f"A PostgreSQL server (pid {pid}) holds {self.data} but does not answer "
+                    f"on port {port}; stop it and try again."
+                )
+            time.sleep(0.5)
+        return None
 
     def start(self, timeout: float = 60) -> str:
         self.directory.mkdir(parents=True, exist_ok=True)
@@ -116,7 +131,7 @@ class EmbeddedPostgres:
             )
             if done.returncode:
                 raise RuntimeError(f"initdb failed: {done.stderr.strip()}")
-        self.port = self._running_port()
+        self.port = self._running_port(timeout)
         if self.port is None:
             self.port = _free_port()
             options = f"-h 127.0.0.1 -p {self.port} -k ''"
@@ -185,7 +200,6 @@ def for_test_run(parent: str | Path) -> EmbeddedPostgres:
         pid = leftover.name.removeprefix("run-")
         if pid.isascii() and pid.isdigit() and not _alive(int(pid)):
             stale = EmbeddedPostgres(leftover, throwaway=True)
-            if stale._running_port() is not None:
-                stale._started_here = True
+            stale._started_here = stale._lock_owner() is not None
             stale.stop()
     return EmbeddedPostgres(parent / f"run-{os.getpid()}", throwaway=True)
