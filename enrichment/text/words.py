@@ -1,0 +1,169 @@
+"""Words and stop words per language, with segmenters for Chinese and Japanese.
+
+Chinese is segmented by jieba, Japanese by Janome (a dictionary tokenizer whose IPADIC
+dictionary ships in its wheel); both load their dictionaries once per process, on first
+use. Other languages split on word boundaries.
+"""
+
+import functools
+import re
+
+import stopwordsiso
+
+from .actions import VERBS as _VERBS
+
+# A to-do's verb ("send", "купить") is what the note asks, not what it is about; some
+# of them are nouns as often, and make good tags.
+NOUNS_TOO = frozenset("book call check draft email file order plan post review test water".split())
+VERBS = frozenset().union(*_VERBS.values()) - NOUNS_TOO
+
+WORD_RE = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")
+HAN_WORD_RE = re.compile(r"^[\u4e00-\u9fff\u3400-\u4dbf\u30a0-\u30ffー]+$")
+
+# Words that say little about what a note is about: generic verbs, adjectives and time
+# words that stop-word lists keep. A tag must name a topic.
+GENERIC = {
+    "en": """agreed fixed done next new old good great nice bad big small today tomorrow
+        yesterday week weeks month year morning afternoon evening tonight ok okay please
+        thanks thank maybe sure important urgent quick quickly update updated notes note
+        meeting meetings discussed decided talked said asked need needs needed went going
+        remember forget don't doesn't can't won't let's lot lots stuff thing things item
+        items list todo to-do action actions before after also again soon later monday
+        tuesday wednesday thursday friday saturday sunday""",
+    "de": """neu neue neuen neuer neues nächste nächsten nächster heute morgen gestern
+        woche bitte vergessen erledigt gut groß klein wichtig dringend besprochen termin""",
+    "fr": """nouveau nouvelle nouveaux nouvelles prochain prochaine aujourd'hui demain hier
+        semaine faut oublier merci bien grand petit important urgent fait""",
+    "es": """nuevo nueva nuevos nuevas próximo próxima hoy mañana ayer semana olvides
+        olvidar favor bueno grande pequeño importante urgente hecho""",
+    "it": """nuovo nuova nuovi nuove prossimo prossima oggi domani ieri settimana
+        dimenticare favore buono grande piccolo importante urgente fatto""",
+    "pt": """novo nova novos novas próximo próxima hoje amanhã ontem semana esquecer favor
+        bom grande pequeno importante urgente feito preciso precisamos""",
+    "nl": """nieuw nieuwe volgende vandaag morgen gisteren week vergeten graag goed groot
+        klein belangrijk dringend gedaan""",
+    "ru": """завтра сегодня вчера неделе неделю нужно надо новый нового новая новые
+        новой следующий следующей поводу забыть забудь важно срочно встреча встречи""",
+    "uk": """завтра сьогодні вчора тиждень потрібно треба новий нового нова нові
+        наступний приводу забути забудь важливо терміново зустріч зустрічі""",
+    "pl": """jutro dzisiaj dziś wczoraj tydzień trzeba nowy nowa nowe nowego następny
+        zapomnij zapomnieć proszę ważne pilne spotkanie""",
+    "ar": """غدا غداً اليوم أمس الأسبوع يجب جديد جديدة القادم لا تنس تنسى الرجاء يرجى""",
+    "ja": """明日 今日 昨日 来週 今週 こと もの ため よう さん 予定 必要""",
+    "zh": """明天 今天 昨天 下周 本周 需要 必须 记得 别忘了 一下 我们 新的 什么""",
+    "ko": """내일 오늘 어제 다음 주 새로운 필요 회의""",
+}
+# Korean particles fused to the preceding word.
+KO_PARTICLES = sorted(
+    "은 는 이 가 을 를 에 에서 의 와 과 도 로 으로 에게 까지 부터 만 하고 이랑 랑".split(),
+    key=len,
+    reverse=True,
+)
+
+
+@functools.cache
+def stop_words(language: str) -> frozenset[str]:
+    """Stop words of ``language`` and of English (notes mix in English terms)."""
+    words = set(stopwordsiso.stopwords("en")) | set(GENERIC["en"].split())
+    if language in GENERIC:
+        words |= set(GENERIC[language].split())
+    if language not in ("en", "und") and stopwordsiso.has_lang(language):
+        words |= set(stopwordsiso.stopwords(language))
+    return frozenset(words)
+
+
+@functools.cache
+def _jieba():
+    import jieba
+
+    jieba.setLogLevel(60)  # jieba prints its dictionary loading to stderr otherwise
+    jieba.initialize()
+    return jieba
+
+
+@functools.cache
+def _janome():
+    from janome.tokenizer import Tokenizer
+
+    return Tokenizer()
+
+
+def _japanese_runs(text: str) -> list[list[str]]:
+    """Runs of consecutive content nouns: 予算, プロジェクト 予算, never a whole clause."""
+    runs, run = [], []
+    for token in _janome().tokenize(text):
+        pos = token.part_of_speech.split(",")
+        content_noun = pos[0] == "名詞" and pos[1] in ("一般", "固有名詞", "サ変接続")
+        if content_noun and HAN_WORD_RE.match(token.surface):
+            run.append(token.surface)
+        else:
+            if run:
+                runs.append(run)
+            run = []
+    if run:
+        runs.append(run)
+    return runs
+
+
+def phrase_runs(text: str, language: str) -> list[list[str]]:
+    """Runs of candidate keywords, split at stop words and punctuation.
+
+    A run is a stretch of content words in their order in the note; keyphrases are the
+    n-grams inside a run. Words are lowercased; numbers never appear.
+    """
+    if language == "ja":
+        return _japanese_runs(text)
+    stops = stop_words(language)
+    runs: list[list[str]] = []
+    if language == "zh":
+        run: list[str] = []
+        for word in _jieba().lcut(text):
+            if len(word) >= 2 and HAN_WORD_RE.match(word) and word not in stops:
+                run.append(word)
+            elif word.strip():
+                if run:
+                    runs.append(run)
+                run = []
+        return [*runs, run] if run else runs
+    for chunk in re.split(r"[^\w\s'’-]|\s[-–—]\s|\n", text):
+        run = []
+        for position, word in enumerate(WORD_RE.findall(chunk)):
+            word = word.lower().strip("'’-")
+            if language == "ko":
+                word = _strip_particle(word)
+            if (
+                len(word) < (2 if language == "ko" else 3)
+                or word in stops
+                or (word in VERBS and (position == 0 or word in _VERBS.get(language, ())))
+                or _inflected_filler(word, language)
+            ):
+                if run:
+                    runs.append(run)
+                run = []
+            else:
+                run.append(word)
+        if run:
+            runs.append(run)
+    return runs
+
+
+def _strip_particle(word: str) -> str:
+    for particle in KO_PARTICLES:
+        if word.endswith(particle) and len(word) > len(particle) + 1:
+            return word[: -len(particle)]
+    return word
+
+
+def _inflected_filler(word: str, language: str) -> bool:
+    """Verb infinitives and adjective forms in Slavic languages: rarely a topic."""
+    if language in ("ru", "uk"):
+        return word.endswith(("ть", "ти", "ться", "ого", "его", "ому", "ему", "ыми", "ими"))
+    if language == "pl":
+        return word.endswith(("ć", "ego", "emu"))
+    return False
+
+
+def count_words(text: str) -> int:
+    """Words for reading time: space-separated words, or characters for Chinese/Japanese."""
+    han = len(re.findall(r"[\u3040-\u30ff\u4e00-\u9fff]", text))
+    return len(WORD_RE.findall(re.sub(r"[\u3040-\u30ff\u4e00-\u9fff]", " ", text))) + han // 2
