@@ -7,7 +7,7 @@ action items are open tasks, TODO markers and imperative sentences
 (:mod:`enrichment.text.actions`). The title is a heading, the first clause or the leading
 keyphrases; the summary is the note's most informative whole sentences.
 
-The models (py3langid, jieba, Janome) load once per process, on first use; ``warm_up``
+The models (py3langid, jieba) load once per process, on first use; ``warm_up``
 loads them up front, for a worker that forks after loading.
 """
 
@@ -25,6 +25,10 @@ MAX_SUMMARY_SENTENCES = 3
 MAX_SUMMARY_CHARS = 600
 MAX_TAGS = 5
 MAX_TITLE_CHARS = 60
+# Keyphrases and the summary read the first ``ANALYSED_CHARS`` of text: a note states its
+# topic early, and segmenting a long Chinese or Japanese note costs seconds. Action
+# items are looked for in the whole note.
+ANALYSED_CHARS = 8_000
 NUMBER_RE = re.compile(r"\d[\d.,:/%-]*")
 CLAUSE_RE = re.compile(r"[,;:(–—]|\s-\s|[.!?。！？](?=\s|$)|[、，；：]")
 NO_SPACES = ("ja", "zh")
@@ -46,6 +50,10 @@ def _title(blocks, ranked, lang: str) -> str:
         candidate = candidate.strip().rstrip(".。!！:：")
         if candidate and len(candidate) <= MAX_TITLE_CHARS:
             return candidate
+    if lang not in NO_SPACES:
+        phrase = _leading_phrase(candidates[-1], lang)
+        if len(phrase) >= MAX_TITLE_CHARS // 2:
+            return phrase
     if ranked:
         joiner = "、" if lang in NO_SPACES else ", "
         title = ""
@@ -56,10 +64,20 @@ def _title(blocks, ranked, lang: str) -> str:
             title = longer
         if title:
             return title[0].upper() + title[1:]
-    cut = first[:MAX_TITLE_CHARS]
-    if lang not in NO_SPACES and " " in cut:
-        cut = cut.rsplit(" ", 1)[0]
-    return cut.rstrip(",;:") or "Untitled note"
+    return _leading_phrase(first, lang) or first[:MAX_TITLE_CHARS] or "Untitled note"
+
+
+def _leading_phrase(clause: str, lang: str) -> str:
+    """The clause's first words up to ``MAX_TITLE_CHARS``, ending on a content word."""
+    kept: list[str] = []
+    for word in clause.split():
+        if len(" ".join([*kept, word])) > MAX_TITLE_CHARS:
+            break
+        kept.append(word)
+    stops = words.stop_words(lang)
+    while kept and kept[-1].lower().strip(",;:") in stops:
+        kept.pop()
+    return " ".join(kept).rstrip(",;:")
 
 
 def _summary(blocks, ranked, title: str, lang: str) -> str:
@@ -94,6 +112,17 @@ def _summary(blocks, ranked, title: str, lang: str) -> str:
     return joiner.join(body[i] for i in sorted(chosen))[:2000]
 
 
+def _leading(blocks):
+    """The blocks that fit in ``ANALYSED_CHARS``; at least the first."""
+    head, size = [], 0
+    for block in blocks:
+        size += len(block.text)
+        if head and size > ANALYSED_CHARS:
+            break
+        head.append(block)
+    return head
+
+
 def analyse(content: str, vocabulary: Sequence[str] = ()) -> Enrichment:
     """The enrichment of one note's Markdown."""
     blocks = markup.blocks(content)
@@ -105,23 +134,24 @@ def analyse(content: str, vocabulary: Sequence[str] = ()) -> Enrichment:
     if lang == language.UNDETERMINED:
         # Segment by script even when the language is unsure: kana or Han still need it.
         analysis_lang = "ja" if language.KANA_RE.search(plain) else ""
-        analysis_lang = analysis_lang or ("zh" if language.HAN_RE.search(plain) else "en")
-    headings = [_runs(b.text, analysis_lang) for b in blocks if b.kind == "heading"]
+        analysis_lang = analysis_lang or ("zh" if language.HAN_RE.search(plain) else lang)
+    head = _leading(blocks)
+    headings = [_runs(b.text, analysis_lang) for b in head if b.kind == "heading"]
+    # A ticked item is history: it says little about what the note is about now.
     body = [
         _runs(sentence, analysis_lang)
-        for b in blocks
-        if b.kind != "heading"
+        for b in head
+        if b.kind != "heading" and not b.checked
         for sentence in actions.sentences(b.text)
     ]
     joiner = "" if analysis_lang in NO_SPACES else " "
     ranked = keyphrases.keyphrases([sum(headings, [])] + body, joiner=joiner)
     title = _title(blocks, ranked, analysis_lang)
-    tags = keyphrases.choose_tags(
-        ranked, vocabulary, limit=MAX_TAGS, text=NUMBER_RE.sub(" ", plain), joiner=joiner
-    )
+    head_text = NUMBER_RE.sub(" ", "\n".join(b.text for b in head))
+    tags = keyphrases.choose_tags(ranked, vocabulary, limit=MAX_TAGS, text=head_text, joiner=joiner)
     return Enrichment(
         title=title,
-        summary=_summary(blocks, ranked, title, analysis_lang),
+        summary=_summary(head, ranked, title, analysis_lang),
         tags=tags,
         action_items=actions.action_items(blocks, analysis_lang),
         language=lang,
@@ -143,7 +173,6 @@ def warm_up() -> None:
     """Load every model now rather than on the first note of each language."""
     language.detect_language("warm up the language model now")
     words.phrase_runs("模型加载", "zh")
-    words.phrase_runs("辞書の読み込み", "ja")
 
 
 def text_stats(content: str) -> dict:

@@ -79,28 +79,63 @@ INFINITIVE_RE = {
     "nl": re.compile(r"^(?:\w+\s+){0,4}\w+en\s*[.!]?$"),  # "Rapport versturen"
 }
 
+# English verbs that start a statement as nouns as often: an imperative has its object next.
+NOUNS_TOO = frozenset("book call check draft email file order plan post review test water".split())
+FINITE = frozenset("is are was were went met has had have will starts runs moves".split())
+
+
+def _finite_verb(word: str) -> bool:
+    word = word.lower().strip(",.")
+    return word in FINITE or (word.endswith("ed") and len(word) > 4)
+
+
+# A to-do led by an infinitive is short; a final infinitive (de, nl) is shorter still.
+MAX_INFINITIVE_WORDS = {"ru": 10, "uk": 10, "pl": 10, "de": 5, "nl": 5}
 PRONOUNS = frozenset(
     "ich du er sie es wir ihr man das der die dies ik jij hij zij we wij het".split()
 )
 
 
+CONTINUED_LINE_RE = re.compile(r"(?<![.!?:;])\n(?=[^\W\d_])")
+
+
 def sentences(text: str) -> list[str]:
-    """Sentences with their own punctuation; a line break always ends one."""
+    """Sentences with their own punctuation.
+
+    A line break ends a sentence unless the next line goes on in lowercase: a wrapped
+    line ("Visit the tower\non Saturday.") is one sentence, a list of lines is not.
+    """
+    text = CONTINUED_LINE_RE.sub(_join_wrapped, text)
     return [s.strip() for s in SENTENCE_RE.split(text) if s and s.strip()]
 
 
+def _join_wrapped(match: re.Match) -> str:
+    following = match.string[match.end()]
+    return " " if following.islower() else "\n"
+
+
 def is_imperative(sentence: str, language: str) -> bool:
+    """Whether ``sentence`` asks for something to be done, by the rules of ``language``.
+
+    Undetermined text is tried against every language's rules.
+    """
+    if language == "und":
+        return any(is_imperative(sentence, lang) for lang in OBLIGATION)
     words = sentence.split()
     if not words or sentence.endswith("?"):
         return False
+    if words[0].endswith(":"):
+        return False  # "Contact: ..." labels what follows
     first = words[0].lower().strip(",.:;!¡¿\"'“”")
     if first in VERBS.get(language, ()) or (language != "en" and first in VERBS["en"]):
+        if first in NOUNS_TOO and len(words) > 2 and _finite_verb(words[2]):
+            return False  # "Book club picked ...", not "Book the hotel"
         return len(words) >= 2 or language in ("ar",)
     pattern = OBLIGATION_RE.get(language)
     if pattern and pattern.search(sentence):
         return True
     infinitive = INFINITIVE_RE.get(language)
-    if not infinitive or first in PRONOUNS or len(words) > 5:
+    if not infinitive or first in PRONOUNS or len(words) > MAX_INFINITIVE_WORDS[language]:
         return False
     return bool(infinitive.search(sentence))
 

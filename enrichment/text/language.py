@@ -10,7 +10,9 @@ import functools
 import re
 
 UNDETERMINED = "und"
-MIN_CONFIDENCE = 0.8
+MIN_CONFIDENCE = 0.6
+MIN_SHARE = 0.6
+MIN_SENTENCE_LETTERS = 20
 MIN_LETTERS = 12
 MIN_CJK = 4
 LANGUAGES = (
@@ -57,4 +59,19 @@ def detect_language(text: str) -> str:
     if cjk >= MIN_CJK or letters < MIN_LETTERS or len(text.split()) < 3:
         return UNDETERMINED  # too little text, or CJK mixed with a lot of other script
     code, _confidence = _identifier().classify(text)
+    if code != UNDETERMINED and _mixed(text):
+        return UNDETERMINED
     return code
+
+
+def _mixed(text: str) -> bool:
+    """True when no language holds ``MIN_SHARE`` of the sentences, by letters."""
+    weights: dict[str, int] = {}
+    for sentence in re.split(r"(?<=[.!?])\s+|\n+", text):
+        letters = len(LETTER_RE.findall(sentence))
+        if letters >= MIN_SENTENCE_LETTERS:
+            code, _ = _identifier().classify(sentence)
+            if code != UNDETERMINED:
+                weights[code] = weights.get(code, 0) + letters
+    total = sum(weights.values())
+    return len(weights) > 1 and max(weights.values()) < MIN_SHARE * total
