@@ -72,8 +72,8 @@ OBLIGATION = {
 OBLIGATION_RE = {lang: re.compile(p, re.IGNORECASE) for lang, p in OBLIGATION.items()}
 INFINITIVE_RE = {
     # A to-do written as an infinitive leads with it: "Купить молоко", "Wysłać raport".
-    "ru": re.compile(r"^\w{3,}(?:ть|ти|йте|ите|ьте)\b", re.IGNORECASE),
-    "uk": re.compile(r"^\w{3,}(?:ти|іть|йте|ьте)\b", re.IGNORECASE),
+    "ru": re.compile(r"^\w{3,}(?:ть|ти|йте|ите|ьте)(?:ся|сь)?\b", re.IGNORECASE),
+    "uk": re.compile(r"^\w{3,}(?:ти|іть|йте|ьте)(?:ся|сь)?\b", re.IGNORECASE),
     "pl": re.compile(r"^\w{3,}(?:ć|ij|cie)\b", re.IGNORECASE),
     "de": re.compile(r"^(?:\w+\s+){0,4}\w+en\s*[.!]?$"),  # "Termin bestätigen"
     "nl": re.compile(r"^(?:\w+\s+){0,4}\w+en\s*[.!]?$"),  # "Rapport versturen"

@@ -40,6 +40,10 @@ def _identifier():
 SAMPLE_CHARS = 3000
 
 
+def load_model() -> None:
+    _identifier()
+
+
 def detect_language(text: str) -> str:
     """ISO 639-1 code of ``text`` (plain text, markup removed), or "und".
 

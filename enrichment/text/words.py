@@ -29,9 +29,7 @@ GENERIC = {
         meeting meetings discussed decided talked said asked need needs needed went going
         remember forget don't doesn't can't won't let's lot lots stuff thing things item
         items list todo to-do action actions before after also again soon later monday
-        tuesday wednesday thursday friday saturday sunday january february march april may
-        june july august september october november december finished perfect started ready
-        late early fine""",
+        finished perfect started ready late early fine""",
     "de": """neu neuer besser fertig neue neuen neuer neues nächste nächsten nächster heute
         morgen gestern woche bitte vergessen erledigt gut groß klein wichtig dringend
         besprochen termin""",
@@ -45,11 +43,11 @@ GENERIC = {
         favor bom grande pequeno importante urgente feito preciso precisamos""",
     "nl": """nieuw beter slechter klaar nieuwe volgende vandaag morgen gisteren week vergeten
         graag goed groot klein belangrijk dringend gedaan""",
-    "ru": """завтра быстро медленно хорошо плохо сегодня вчера неделе неделю нужно надо новый
-        нового новая новые новой следующий следующей поводу забыть забудь важно срочно
-        встреча встречи""",
-    "uk": """завтра сьогодні вчора тиждень потрібно треба новий нового нова нові наступний
-        приводу забути забудь важливо терміново зустріч зустрічі""",
+    "ru": """завтра конца конце начала начале быстро медленно хорошо плохо сегодня вчера неделе
+        неделю нужно надо новый нового новая новые новой следующий следующей поводу забыть
+        забудь важно срочно встреча встречи""",
+    "uk": """завтра більше менше сказав сказала сьогодні вчора тиждень потрібно треба новий
+        нового нова нові наступний приводу забути забудь важливо терміново зустріч зустрічі""",
     "pl": """jutro nowej nowym nowych szybko dobrze dzisiaj dziś wczoraj tydzień trzeba nowy nowa
         nowe nowego następny zapomnij zapomnieć proszę ważne pilne spotkanie""",
     "ar": """غدا الجديد الجديدة جدا غداً اليوم أمس الأسبوع يجب جديد جديدة القادم لا تنس تنسى
@@ -58,6 +56,37 @@ GENERIC = {
     "zh": """明天 昨晚 今晚 发给 今天 昨天 下周 本周 需要 必须 记得 别忘了 一下 我们 新的 什么""",
     "ko": """내일 오늘 어제 다음 주 새로운 필요 회의""",
 }
+# Days and months name when, not what. Slavic forms are inflected ("в августе"), so
+# these are stems: a word that starts with one and is at most three letters longer.
+CALENDAR = {
+    "en": "monday tuesday wednesday thursday friday saturday sunday january february march "
+    "april june july august september october november december",
+    "de": "montag dienstag mittwoch donnerstag freitag samstag sonntag januar februar märz "
+    "april mai juni juli august september oktober november dezember",
+    "fr": "lundi mardi mercredi jeudi vendredi samedi dimanche janvier février mars avril mai "
+    "juin juillet août septembre octobre novembre décembre",
+    "es": "lunes martes miércoles jueves viernes sábado domingo enero febrero marzo abril mayo "
+    "junio julio agosto septiembre octubre noviembre diciembre",
+    "it": "lunedì martedì mercoledì giovedì venerdì sabato domenica gennaio febbraio marzo "
+    "aprile maggio giugno luglio agosto settembre ottobre novembre dicembre",
+    "pt": "segunda terça quarta quinta sexta sábado domingo janeiro fevereiro março abril maio "
+    "junho julho agosto setembro outubro novembro dezembro",
+    "nl": "maandag dinsdag woensdag donderdag vrijdag zaterdag zondag januari februari maart "
+    "april mei juni juli augustus september oktober november december",
+    "ru": "понедельник вторник сред четверг пятниц суббот воскресень январ феврал март "
+    "апрел ма июн июл август сентябр октябр ноябр декабр",
+    "uk": "понеділ вівтор серед четвер п'ятниц субот неділ січ лют берез квіт травн черв "
+    "лип серп верес жовт листопад груд",
+    "pl": "poniedziałek wtorek środ czwart piąt sobot niedziel styczeń stycznia luty lutego "
+    "marzec marca kwiecień kwietnia maj maja czerwiec czerwca lipiec lipca sierpień "
+    "sierpnia wrzesień września październik października listopad listopada grudzień "
+    "grudnia",
+}
+CALENDAR_STEMS = {lang: tuple(words.split()) for lang, words in CALENDAR.items()}
+# A participle right after an auxiliary is a verb or an adjective: "est accepté".
+AUXILIARIES = frozenset("est sont été était a ont fue fueron está es foi foram é è sono ha".split())
+PARTICIPLE_ENDINGS = ("é", "ée", "és", "ées", "ado", "ada", "ido", "ida", "ato", "ata", "ito")
+
 # Korean particles fused to the preceding word.
 KO_PARTICLES = sorted(
     "은 는 이 가 을 를 에 에서 의 와 과 도 로 으로 에게 까지 부터 만 하고 이랑 랑".split(),
@@ -140,8 +169,11 @@ def phrase_runs(text: str, language: str) -> list[list[str]]:
         return [*runs, run] if run else runs
     for chunk in re.split(r"[^\w\s'’-]|\s[-–—]\s|\n", text):
         run = []
+        previous = ""
         for position, word in enumerate(WORD_RE.findall(chunk)):
-            word = word.lower().strip("'’-")
+            word, previous = word.lower().strip("'’-"), previous
+            after_auxiliary = previous in AUXILIARIES and word.endswith(PARTICIPLE_ENDINGS)
+            previous = word
             if language == "ko":
                 word = _strip_particle(word)
             if (
@@ -149,6 +181,8 @@ def phrase_runs(text: str, language: str) -> list[list[str]]:
                 or word in stops
                 or (word in VERBS and (position == 0 or word in _VERBS.get(language, ())))
                 or _inflected_filler(word, language)
+                or after_auxiliary
+                or _calendar(word, language)
             ):
                 if run:
                     runs.append(run)
@@ -158,6 +192,13 @@ def phrase_runs(text: str, language: str) -> list[list[str]]:
         if run:
             runs.append(run)
     return runs
+
+
+def _calendar(word: str, language: str) -> bool:
+    for stem in CALENDAR_STEMS.get(language, ()) + CALENDAR_STEMS["en"]:
+        if word.startswith(stem) and len(word) <= len(stem) + 3:
+            return True
+    return False
 
 
 def _strip_particle(word: str) -> str:
@@ -170,7 +211,7 @@ def _strip_particle(word: str) -> str:
 def _inflected_filler(word: str, language: str) -> bool:
     """Verb forms (Slavic infinitives, Korean endings) and adjective forms: rarely a topic."""
     if language in ("ru", "uk"):
-        return word.endswith(("ть", "ти", "ться", "ого", "его", "ому", "ему", "ыми", "ими"))
+        return word.endswith(("ть", "ти", "ся", "сь", "ого", "его", "ому", "ему", "ыми", "ими"))
     if language == "pl":
         return word.endswith(("ć", "ego", "emu"))
     if language == "ko":

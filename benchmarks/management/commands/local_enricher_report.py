@@ -5,6 +5,7 @@ and memory are measured in this process: the first call (models loading), a typi
 note and a 10,000-word note, in milliseconds and as ratios to the targets.
 """
 
+import os
 import statistics
 import time
 
@@ -72,6 +73,8 @@ class Command(BaseCommand):
         long = long_note(NOTES)
         typical_ms = _median_ms(analyse, typical, runs)
         long_ms = _median_ms(analyse, long, max(3, runs // 4))
+        load = os.getloadavg()[0]
+        out(f"Machine: load average {load:.1f} on {os.cpu_count()} cores (times scale with it)")
         out(f"Load and first call:    {first_ms:7.0f} ms, RSS +{rss_mb:.0f} MiB (once per process)")
         out(
             f"Typical note ({len(typical.split())} words): {typical_ms:6.1f} ms median, "
