@@ -87,6 +87,13 @@ CALENDAR_STEMS = {lang: tuple(words.split()) for lang, words in CALENDAR.items()
 AUXILIARIES = frozenset("est sont été était a ont fue fueron está es foi foram é è sono ha".split())
 PARTICIPLE_ENDINGS = ("é", "ée", "és", "ées", "ado", "ada", "ido", "ida", "ato", "ata", "ito")
 
+# The word after a subject pronoun is its verb: "мы обсудим", "we agreed", "wir planen".
+SUBJECTS = frozenset(
+    """i we you he she they it ich wir du er sie ihr je nous vous il elle ils elles yo
+    nosotros ellos ellas io noi loro eu nós eles elas ik wij jij hij zij я мы ты вы он она
+    они ми ти ви він вона вони ja my wy on ona oni""".split()
+)
+
 # Korean particles fused to the preceding word.
 KO_PARTICLES = sorted(
     "은 는 이 가 을 를 에 에서 의 와 과 도 로 으로 에게 까지 부터 만 하고 이랑 랑".split(),
@@ -171,8 +178,10 @@ def phrase_runs(text: str, language: str) -> list[list[str]]:
         run = []
         previous = ""
         for position, word in enumerate(WORD_RE.findall(chunk)):
-            word, previous = word.lower().strip("'’-"), previous
-            after_auxiliary = previous in AUXILIARIES and word.endswith(PARTICIPLE_ENDINGS)
+            word = word.lower().strip("'’-")
+            verb_slot = previous in SUBJECTS or (
+                previous in AUXILIARIES and word.endswith(PARTICIPLE_ENDINGS)
+            )
             previous = word
             if language == "ko":
                 word = _strip_particle(word)
@@ -181,7 +190,7 @@ def phrase_runs(text: str, language: str) -> list[list[str]]:
                 or word in stops
                 or (word in VERBS and (position == 0 or word in _VERBS.get(language, ())))
                 or _inflected_filler(word, language)
-                or after_auxiliary
+                or verb_slot
                 or _calendar(word, language)
             ):
                 if run:
