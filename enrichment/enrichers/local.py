@@ -42,7 +42,7 @@ def _runs(text: str, lang: str) -> list[list[str]]:
 
 def _title(blocks, ranked, lang: str) -> str:
     headings = [b.text for b in blocks if b.kind == "heading"]
-    first = (headings or actions.sentences(blocks[0].text) or [blocks[0].text])[0]
+    first = (headings or blocks[0].sentences or [blocks[0].text])[0]
     first = re.sub(r"^(?:TODO|To[ -]?do|Action)\s*:\s*", "", first, flags=re.IGNORECASE)
     candidates = [first]
     if not headings:
@@ -89,7 +89,7 @@ def _summary(blocks, ranked, title: str, lang: str) -> str:
         sentence
         for block in blocks
         if block.kind == "paragraph" and block.checked is None
-        for sentence in actions.sentences(block.text)
+        for sentence in block.sentences
         if not (sentence.rstrip(".。") == title and title in lines)
     ]
     if not body:
@@ -144,7 +144,7 @@ def analyse(content: str, vocabulary: Sequence[str] = ()) -> Enrichment:
         _runs(sentence, analysis_lang)
         for b in head
         if b.kind != "heading" and not b.checked
-        for sentence in actions.sentences(b.text)
+        for sentence in b.sentences
     ]
     joiner = "" if analysis_lang in NO_SPACES else " "
     ranked = keyphrases.keyphrases([sum(headings, [])] + body, joiner=joiner)

@@ -14,7 +14,6 @@ MARKER_RE = re.compile(
     r"(?P<task>.+?)(?:(?<=[.!?。！？])(?=\s|$)|$)",
     re.IGNORECASE,
 )
-SENTENCE_RE = re.compile(r"(?<=[.!?。！？])\s+|(?<=[。！？])|\n")
 
 _VERBS = {
     "en": """add ask book bring buy call cancel change check clean collect confirm contact
@@ -96,24 +95,6 @@ PRONOUNS = frozenset(
 )
 
 
-CONTINUED_LINE_RE = re.compile(r"(?<![.!?:;])\n(?=[^\W\d_])")
-
-
-def sentences(text: str) -> list[str]:
-    """Sentences with their own punctuation.
-
-    A line break ends a sentence unless the next line goes on in lowercase: a wrapped
-    line ("Visit the tower\non Saturday.") is one sentence, a list of lines is not.
-    """
-    text = CONTINUED_LINE_RE.sub(_join_wrapped, text)
-    return [s.strip() for s in SENTENCE_RE.split(text) if s and s.strip()]
-
-
-def _join_wrapped(match: re.Match) -> str:
-    following = match.string[match.end()]
-    return " " if following.islower() else "\n"
-
-
 def is_imperative(sentence: str, language: str) -> bool:
     """Whether ``sentence`` asks for something to be done, by the rules of ``language``.
 
@@ -171,7 +152,7 @@ def action_items(blocks, language: str) -> list[str]:
         if block.checked is False:
             items.extend(split_tasks(block.text.replace("\n", " "), language))
             continue
-        for sentence in sentences(block.text):
+        for sentence in block.sentences:
             found = [m.group("task") for m in MARKER_RE.finditer(sentence)]
             if found:
                 items.extend(t for task in found for t in split_tasks(task, language))

@@ -13,6 +13,7 @@ UNDETERMINED = "und"
 MIN_CONFIDENCE = 0.6
 MIN_SHARE = 0.6
 MIN_SENTENCE_LETTERS = 20
+MAX_JUDGED_SENTENCES = 12
 MIN_LETTERS = 12
 MIN_CJK = 4
 LANGUAGES = (
@@ -71,9 +72,11 @@ def detect_language(text: str) -> str:
 def _mixed(text: str) -> bool:
     """True when no language holds ``MIN_SHARE`` of the sentences, by letters."""
     weights: dict[str, int] = {}
+    judged = 0
     for sentence in re.split(r"(?<=[.!?])\s+|\n+", text):
         letters = len(LETTER_RE.findall(sentence))
-        if letters >= MIN_SENTENCE_LETTERS:
+        if letters >= MIN_SENTENCE_LETTERS and judged < MAX_JUDGED_SENTENCES:
+            judged += 1
             code, _ = _identifier().classify(sentence)
             if code != UNDETERMINED:
                 weights[code] = weights.get(code, 0) + letters

@@ -8,12 +8,30 @@ keeps its text and loses its address; bare URLs and e-mail addresses are removed
 import functools
 import re
 from dataclasses import dataclass
+from functools import cached_property
 
 from markdown_it import MarkdownIt
 
 URL_RE = re.compile(r"\b(?:https?://|ftp://|www\.)\S+", re.IGNORECASE)
 EMAIL_RE = re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b")
 CHECKBOX_RE = re.compile(r"^\[([ xX])\]\s+")
+SENTENCE_RE = re.compile(r"(?<=[.!?。！？])\s+|(?<=[。！？])|\n")
+CONTINUED_LINE_RE = re.compile(r"(?<![.!?:;])\n(?=[^\W\d_])")
+
+
+def sentences(text: str) -> list[str]:
+    """Sentences with their own punctuation.
+
+    A line break ends a sentence unless the next line goes on in lowercase: a wrapped
+    line ("Visit the tower\non Saturday.") is one sentence, a list of lines is not.
+    """
+    text = CONTINUED_LINE_RE.sub(_join_wrapped, text)
+    return [s.strip() for s in SENTENCE_RE.split(text) if s and s.strip()]
+
+
+def _join_wrapped(match: re.Match) -> str:
+    following = match.string[match.end()]
+    return " " if following.islower() else "\n"
 
 
 @dataclass(frozen=True)
@@ -21,6 +39,10 @@ class Block:
     kind: str  # "heading", "paragraph" or "item"
     text: str
     checked: bool | None = None  # a task-list item: False open, True done
+
+    @cached_property
+    def sentences(self) -> list[str]:
+        return sentences(self.text)
 
 
 @functools.cache
