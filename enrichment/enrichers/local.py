@@ -135,6 +135,10 @@ def analyse(content: str, vocabulary: Sequence[str] = ()) -> Enrichment:
     blocks = markup.blocks(content)
     plain = "\n".join(b.text for b in blocks)
     if not words.WORD_RE.search(plain):
+        # Nothing but code (or markup): its own text is all there is to go on.
+        plain = markup.strip_addresses(content)
+        blocks = [markup.Block("paragraph", plain)]
+    if not words.WORD_RE.search(plain):
         raise PermanentEnrichmentError("The note has no words to enrich.")
     lang = language.detect_language(plain)
     analysis_lang = lang

@@ -237,6 +237,11 @@ def test_a_note_without_words_cannot_be_enriched():
         enrich("1234 !!! ---")
 
 
+def test_a_note_of_only_code_is_still_enriched():
+    result = enrich("```python\nprint(reindex_tenant(tenant_id))\n```")
+    assert result.title and result.summary
+
+
 def test_a_very_short_note_still_gets_a_title_and_summary():
     result = enrich("Buy milk")
     assert (result.title, result.summary, result.action_items) == (
