@@ -4,6 +4,7 @@ The backend is chosen by ``ENRICHMENT_BACKEND``. An enricher raises the errors o
 :mod:`enrichment.errors` so that the pipeline can apply the right policy.
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -32,7 +33,9 @@ class EnrichmentResult:
 class Enricher(Protocol):
     name: str
 
-    def enrich(self, content: str) -> EnrichmentResult: ...
+    def enrich(
+        self, content: str, *, vocabulary: Sequence[str] = (), language: str = ""
+    ) -> EnrichmentResult: ...
 
 
 def get_enricher(backend: str | None = None) -> Enricher:
