@@ -56,3 +56,13 @@ def with_tag(queryset: QuerySet, tag: str) -> QuerySet:
     # SQLite has no JSON containment lookup: match the element, quotes included, in the
     # array's JSON text, so that "go" does not match the tag "golang".
     return queryset.filter(enrichment_data__tags__icontains=f'"{tag}"')
+
+
+def highlight_words(text: str) -> list[str]:
+    """The words of a search to mark in results (quotes and "-excluded" words dropped)."""
+    words = []
+    for word in (text or "").split()[:20]:
+        word = word.strip("\"'()")
+        if len(word) >= 2 and not word.startswith("-") and word.lower() != "or":
+            words.append(word)
+    return words

@@ -7,6 +7,7 @@ keywords, and picks out action items: checkboxes, TODO lines and imperative line
 
 import re
 from collections import Counter
+from collections.abc import Sequence
 
 from enrichment.errors import PermanentEnrichmentError
 from enrichment.schema import Enrichment
@@ -172,7 +173,7 @@ def suggest_title(text: str, counts: Counter) -> str:
 class LocalEnricher:
     name = "local"
 
-    def enrich(self, content: str):
+    def enrich(self, content: str, *, vocabulary: Sequence[str] = (), language: str = ""):
         text = content.strip()
         tokens = words(text)
         if not tokens:
