@@ -353,7 +353,8 @@ def run(note_id: int, job_id: str | None = None) -> str:
         context = tagging.enrichment_context(note_id)
         if context.skip:
             return _not_enriched(attempt)
-        enricher = get_enricher(context.backend)
+        # A person's choice (local only) overrides the configured backend.
+        enricher = get_enricher(context.backend) if context.backend else get_enricher()
         if _reuse_stored_result(attempt, enricher):
             logger.info("Note %s: stored result reused", note_id, extra=log_extra)
             return "cached"

@@ -1,11 +1,13 @@
 from django.contrib import admin, messages
 from django.db.models import Sum
+from django.db.models.functions import Substr
 from django.template.loader import render_to_string
 from django.utils.html import format_html
 
 from enrichment.admin import EnrichmentRunInline
 
 from . import services
+from .markdown import first_line
 from .models import Note
 from .pagination import LargeTablePaginator
 from .status import STATUS_COLOURS, ProcessingStatus
@@ -40,7 +42,15 @@ class OwnerListFilter(admin.RelatedFieldListFilter):
 
 @admin.register(Note)
 class NoteAdmin(admin.ModelAdmin):
-    list_display = ("title_column", "owner", "status_column", "processed_at", "updated_at")
+    list_display = (
+        "title_column",
+        "owner",
+        "status_column",
+        "status_detail_column",
+        "tags_column",
+        "processed_at",
+        "updated_at",
+    )
     list_filter = ("processing_status", ("owner", OwnerListFilter))
     search_fields = ("title", "content", "=owner__username")
     list_select_related = ("owner",)
@@ -73,7 +83,7 @@ class NoteAdmin(admin.ModelAdmin):
     )
 
     def get_fieldsets(self, request, obj=None):
-        edit = [(None, {"fields": ("owner", "title", "content")})]
+        edit = [(None, {"fields": ("owner", "title", "content", "tags", "skip_enrichment")})]
         if obj is None:
             return edit
         return edit + [
@@ -103,7 +113,9 @@ class NoteAdmin(admin.ModelAdmin):
         queryset = super().get_queryset(request)
         if request.resolver_match and request.resolver_match.url_name.endswith("changelist"):
             # The list shows titles, not bodies: don't read every note's content.
-            queryset = queryset.defer("content", "last_error")
+            queryset = queryset.defer("content", "last_error").annotate(
+                excerpt=Substr("content", 1, 200)
+            )
         return queryset
 
     def get_changeform_initial_data(self, request):
@@ -111,7 +123,17 @@ class NoteAdmin(admin.ModelAdmin):
 
     @admin.display(description="Title", ordering="title")
     def title_column(self, note):
+        if hasattr(note, "excerpt"):
+            return note.title or note.suggested_title or first_line(note.excerpt) or "—"
         return note.display_title
+
+    @admin.display(description="Detail")
+    def status_detail_column(self, note):
+        return note.status_detail or "—"
+
+    @admin.display(description="Tags")
+    def tags_column(self, note):
+        return ", ".join(note.tags) or "—"
 
     @admin.display(description="Status", ordering="processing_status")
     def status_column(self, note):

@@ -134,7 +134,11 @@ class Note(models.Model):
             return self.title or self.suggested_title
         from .markdown import first_line
 
-        return first_line(self.content) or "Untitled note"
+        # Lists annotate a cut ``excerpt`` so that a long content is never loaded whole.
+        source = getattr(self, "excerpt", None)
+        if source is None and "content" not in self.get_deferred_fields():
+            source = self.content
+        return first_line(source or "") or "Untitled note"
 
     @property
     def is_terminal(self) -> bool:

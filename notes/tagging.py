@@ -20,7 +20,7 @@ from django.db.models import CharField, Count, F, Func, Value
 
 from enrichment.tags import normalise_tag, normalise_tags, vocabulary
 
-from .models import Note, preferences_for
+from .models import Note, Preferences
 
 LOCAL_BACKEND = "local"
 NOT_ENRICHED_DETAIL = "Not enriched: this note is marked “don't enrich”."
@@ -37,15 +37,39 @@ class EnrichmentContext:
     language: str = ""
 
 
+_PREFS = "owner__note_preferences__"
+
+
+def _choices(row: dict) -> Preferences:
+    """The owner's preferences read through the note's join (defaults when none saved)."""
+    defaults = Preferences()
+    values = {
+        name: row[_PREFS + name]
+        for name in (
+            "auto_apply_suggestions",
+            "enrichment_language",
+            "never_send_external",
+            "model_enrichment_disabled",
+        )
+    }
+    if row[_PREFS + "user"] is None:  # never chose: the model's defaults
+        return defaults
+    return Preferences(**values)
+
+
+def _with_choices(queryset, *fields):
+    names = ["user", "auto_apply_suggestions", "enrichment_language"]
+    names += ["never_send_external", "model_enrichment_disabled"]
+    return queryset.values(*fields, *(_PREFS + name for name in names))
+
+
 def enrichment_context(note_id: int) -> EnrichmentContext:
     """The person's choices for this note: "don't enrich", never-send-external or
     switched off by staff (local backend only), language, and their vocabulary."""
-    row = Note.objects.filter(pk=note_id).values("owner_id", "skip_enrichment").first()
-    if row is None:
+    row = _with_choices(Note.objects.filter(pk=note_id), "owner_id", "skip_enrichment").first()
+    if row is None or row["skip_enrichment"]:
         return EnrichmentContext(skip=True)
-    if row["skip_enrichment"]:
-        return EnrichmentContext(skip=True)
-    prefs = preferences_for(row["owner_id"])
+    prefs = _choices(row)
     return EnrichmentContext(
         backend=LOCAL_BACKEND if prefs.local_only else None,
         vocabulary=vocabulary(row["owner_id"]),
@@ -57,25 +81,23 @@ def merge_suggestions(note_id: int) -> None:
     """Fold the stored enrichment's tags into the note: new ones are applied or wait for
     review (the person's setting); the person's tags and rejections stay as they are."""
     with transaction.atomic():
-        note = (
-            Note.objects.select_for_update()
-            .only("owner_id", "tags", "suggested_tags", "rejected_tags", "enrichment_data")
-            .filter(pk=note_id)
-            .first()
-        )
-        if note is None or not isinstance(note.enrichment_data, dict):
+        row = _with_choices(
+            Note.objects.select_for_update(of=("self",)).filter(pk=note_id),
+            "tags",
+            "rejected_tags",
+            "enrichment_data",
+        ).first()
+        if row is None or not isinstance(row["enrichment_data"], dict):
             return
-        known = {normalise_tag(tag): tag for tag in vocabulary(note.owner_id, limit=1000)}
-        suggested = [
-            known.get(tag, tag) for tag in normalise_tags(note.enrichment_data.get("tags") or [])
-        ]
-        fresh = [t for t in suggested if t not in note.tags and t not in note.rejected_tags]
-        if preferences_for(note.owner_id).auto_apply_suggestions:
-            note.tags = note.tags + fresh
-            note.suggested_tags = []
+        # Every stored tag is in normal form, so a suggestion that means one of the
+        # person's tags is spelled as theirs once normalised.
+        suggested = normalise_tags(row["enrichment_data"].get("tags") or [])
+        fresh = [t for t in suggested if t not in row["tags"] and t not in row["rejected_tags"]]
+        if _choices(row).auto_apply_suggestions:
+            update = {"tags": row["tags"] + fresh, "suggested_tags": []}
         else:
-            note.suggested_tags = fresh
-        note.save(update_fields=["tags", "suggested_tags"])
+            update = {"suggested_tags": fresh}
+        Note.objects.filter(pk=note_id).update(**update)
 
 
 def _owned(owner, note_id: int):
