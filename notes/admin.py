@@ -1,27 +1,38 @@
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import Sum
 from django.db.models.functions import Substr
+from django.http import HttpResponseNotAllowed
+from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
+from django.urls import path
 from django.utils.html import format_html
 
 from enrichment.admin import EnrichmentRunInline
 
 from . import services
 from .markdown import first_line
-from .models import Note
+from .models import Note, Preferences
 from .pagination import LargeTablePaginator
-from .status import STATUS_COLOURS, ProcessingStatus
+from .status import ProcessingStatus
 
 
-def status_badge(note: Note) -> str:
+def status_badge(note: Note, *, swap: bool = False) -> str:
+    """The status badge (colours in static/css/admin.css); ``swap`` marks it for htmx to
+    put in place of the badge with the same id."""
     status = ProcessingStatus(note.processing_status)
     return format_html(
-        '<span class="status-badge status-{}" style="background:{};color:#fff;'
-        'padding:2px 8px;border-radius:10px;font-size:11px;white-space:nowrap">{}</span>',
+        '<span id="note-badge-{}" class="status-badge status-{}"{}>{}</span>',
+        note.pk,
         status.value,
-        STATUS_COLOURS[status],
+        format_html(' hx-swap-oob="true"') if swap else "",
         status.label,
     )
+
+
+S = ProcessingStatus
+# Upper bound on the notes one badge request may ask about (a changelist page).
+MAX_BADGES = 100
 
 
 class OwnerListFilter(admin.RelatedFieldListFilter):
@@ -63,6 +74,68 @@ class NoteAdmin(admin.ModelAdmin):
     list_per_page = 50
     actions = ["reprocess_selected", "reprocess_ignoring_cache"]
     inlines = [EnrichmentRunInline]
+    change_list_template = "admin/notes/note/change_list.html"
+    change_form_template = "admin/notes/note/change_form.html"
+
+    def get_urls(self):
+        urls = [
+            path(
+                "<int:object_id>/reprocess/",
+                self.admin_site.admin_view(self.reprocess_view),
+                name="notes_note_reprocess",
+            ),
+            path("badges/", self.admin_site.admin_view(self.badges_view), name="notes_note_badges"),
+        ]
+        return urls + super().get_urls()
+
+    def reprocess_view(self, request, object_id):
+        """The change page's Reprocess and Regenerate buttons (POST only)."""
+        note = get_object_or_404(Note, pk=object_id)
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not self.has_change_permission(request, note):
+            raise PermissionDenied
+        regenerate = request.POST.get("mode") == "regenerate"
+        if services.reprocess_note(note.pk, ignore_cache=regenerate):
+            done = "queued to ask the model again" if regenerate else "queued for reprocessing"
+            self.message_user(request, f"“{note}” {done}.", messages.SUCCESS)
+        else:
+            self.message_user(
+                request, f"“{note}” is already queued or being processed.", messages.WARNING
+            )
+        return redirect("admin:notes_note_change", note.pk)
+
+    def badges_view(self, request):
+        """The badges of the notes asked about, each swapped in place by htmx, and the
+        poller again for those still on their way."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        ids = [int(v) for v in request.GET.get("ids", "").split(",")[:MAX_BADGES] if v.isdigit()]
+        notes = list(Note.objects.filter(pk__in=ids).only("pk", "processing_status"))
+        return render(
+            request,
+            "admin/notes/note/badges.html",
+            {
+                "badges": [status_badge(note, swap=True) for note in notes],
+                "active_ids": [n.pk for n in notes if n.processing_status in S.active()],
+            },
+        )
+
+    def changelist_view(self, request, extra_context=None):
+        response = super().changelist_view(request, extra_context=extra_context)
+        context = getattr(response, "context_data", None)
+        if context and "cl" in context:
+            context["active_ids"] = [
+                note.pk
+                for note in context["cl"].result_list
+                if note.processing_status in S.active()
+            ]
+        return response
+
+    def render_change_form(self, request, context, *args, obj=None, **kwargs):
+        if obj is not None and obj.processing_status in S.active():
+            context["active_ids"] = [obj.pk]
+        return super().render_change_form(request, context, *args, obj=obj, **kwargs)
 
     def get_inlines(self, request, obj):
         # A note being added has no run history yet: no empty inline (and no formset to
@@ -193,6 +266,22 @@ class NoteAdmin(admin.ModelAdmin):
             f"{skipped} skipped because they are already queued or processing.",
             messages.SUCCESS if queued else messages.WARNING,
         )
+
+
+@admin.register(Preferences)
+class PreferencesAdmin(admin.ModelAdmin):
+    """People's enrichment choices; staff turn model enrichment off for a person here."""
+
+    list_display = (
+        "user",
+        "model_enrichment_disabled",
+        "never_send_external",
+        "enrichment_language",
+        "auto_apply_suggestions",
+    )
+    list_filter = ("model_enrichment_disabled", "never_send_external")
+    search_fields = ("=user__username",)
+    raw_id_fields = ("user",)
 
 
 def _selected_ids(queryset) -> list[int]:
