@@ -7,6 +7,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import path
 from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 
 from enrichment.admin import EnrichmentRunInline
 
@@ -25,7 +26,7 @@ def status_badge(note: Note, *, swap: bool = False) -> str:
         '<span id="note-badge-{}" class="status-badge status-{}"{}>{}</span>',
         note.pk,
         status.value,
-        format_html(' hx-swap-oob="true"') if swap else "",
+        mark_safe(' hx-swap-oob="true"') if swap else "",
         status.label,
     )
 
