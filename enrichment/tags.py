@@ -7,7 +7,7 @@ Every tag that is stored, compared or offered to an enricher goes through
 
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 
 from django.db import connection
 
@@ -73,9 +73,3 @@ def vocabulary(owner_id: int, limit: int = VOCABULARY_SIZE) -> list[str]:
             [owner_id, limit],
         )
         return [row[0] for row in cursor.fetchall()]
-
-
-def reuse_share(suggested: Sequence[str], known: Iterable[str]) -> tuple[int, int]:
-    """(how many of ``suggested`` are already in ``known``, how many were suggested)."""
-    known = set(known)
-    return sum(1 for tag in suggested if tag in known), len(suggested)

@@ -45,19 +45,6 @@ def search(queryset: QuerySet, text: str) -> QuerySet:
     return queryset.filter(condition)
 
 
-def with_tag(queryset: QuerySet, tag: str) -> QuerySet:
-    """Notes whose enrichment carries ``tag`` (tags are stored lower-case)."""
-    tag = " ".join(tag.strip().lower().split())
-    if not tag:
-        return queryset
-    if uses_full_text():
-        # jsonb containment, served by the note_tags_idx GIN index.
-        return queryset.filter(enrichment_data__tags__contains=[tag])
-    # SQLite has no JSON containment lookup: match the element, quotes included, in the
-    # array's JSON text, so that "go" does not match the tag "golang".
-    return queryset.filter(enrichment_data__tags__icontains=f'"{tag}"')
-
-
 def highlight_words(text: str) -> list[str]:
     """The words of a search to mark in results (quotes and "-excluded" words dropped)."""
     words = []
