@@ -41,3 +41,9 @@ def reason_for_people(note: Note) -> str:
                 return "The model could not be reached after several tries; try again later."
             return sentence
     return UNUSABLE if note.processing_status == S.FAILED else INTERNAL
+
+
+def detail_for_people(note: Note) -> str:
+    """What is happening now, without the technical tail: "retry 2 of 4 at 14:05"
+    rather than the provider's error that caused the retry."""
+    return (note.status_detail or "").split(": ", 1)[0]

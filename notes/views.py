@@ -28,7 +28,7 @@ from .forms import NoteFilterForm, NoteForm, PreferencesForm, SignUpForm, TagRen
 from .markdown import first_line
 from .markdown import render as render_markdown
 from .models import Note, Preferences, preferences_for
-from .reasons import reason_for_people
+from .reasons import detail_for_people, reason_for_people
 from .status import ProcessingStatus
 
 S = ProcessingStatus
@@ -205,6 +205,7 @@ def detail_context(request, note: Note) -> dict:
         "can_reprocess": note.is_terminal,
         "needs_attention": note.processing_status in (S.FAILED, S.ERROR),
         "reason": reason_for_people(note),
+        "detail": detail_for_people(note),
         "not_enriched": note.status_detail == tagging.NOT_ENRICHED_DETAIL,
     }
 

@@ -196,3 +196,11 @@ def test_pages_list_shortcuts_link_password_change_have_a_favicon_and_no_inline_
 def test_logging_out_says_so(client_of, user):
     response = client_of(user).post("/accounts/logout/", follow=True)
     assert "You are logged out." in response.content.decode()
+
+
+def test_a_retry_shows_when_without_the_providers_words(client_of, user):
+    note = make_note(
+        user, status=S.QUEUED, status_detail="retry 2 of 4 at 14:05:00: HTTP 503 from api.example"
+    )
+    html = client_of(user).get(f"/notes/{note.pk}/").content.decode()
+    assert "retry 2 of 4 at 14:05:00" in html and "api.example" not in html
