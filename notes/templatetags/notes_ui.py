@@ -65,3 +65,9 @@ def highlight(text: str, words):
 @register.filter
 def plain_first_line(text: str) -> str:
     return markdown.first_line(text, limit=200)
+
+
+@register.filter
+def plain(text: str) -> str:
+    """Markdown as plain words (a card's summary)."""
+    return markdown.plain_text(text)
