@@ -3,24 +3,13 @@
 import re
 
 from django import template
-from django.utils.html import escape, format_html, format_html_join
+from django.utils.html import escape, format_html
 from django.utils.safestring import mark_safe
 
 from notes import languages, markdown
-from notes.status import STATUS_COLOURS, ProcessingStatus
+from notes.status import ProcessingStatus
 
 register = template.Library()
-
-
-@register.simple_tag
-def status_styles():
-    """CSS rules for the status badges, from the colours the admin uses too."""
-    return format_html(
-        "<style>{}</style>",
-        format_html_join(
-            "", ".badge-{}{{background:{}}}", ((s.value, c) for s, c in STATUS_COLOURS.items())
-        ),
-    )
 
 
 @register.simple_tag

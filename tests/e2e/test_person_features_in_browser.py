@@ -174,7 +174,14 @@ def test_nothing_overflows_at_390_px(new_page):
         )
     page = new_page(width=390, height=844)
     log_in(page, "alice")
-    for path, name in [("/notes/", "phone-list"), (f"/notes/{note.pk}/", "phone-detail")]:
+    pages = [
+        ("/notes/", "phone-list"),
+        (f"/notes/{note.pk}/", "phone-detail"),
+        ("/notes/tags/", "phone-tags"),
+        ("/notes/settings/", "phone-settings"),
+        (f"/notes/{note.pk}/edit/", "phone-edit"),
+    ]
+    for path, name in pages:
         page.goto(path)
         if name == "phone-detail":
             page.get_by_text("Run history").click()
