@@ -23,6 +23,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from rq.exceptions import ShutDownImminentException
 from rq.timeouts import JobTimeoutException
 
+from notes import tagging
 from notes.models import Note
 from notes.services import deliver, log_transition, transition
 from notes.status import ProcessingStatus
@@ -349,11 +350,17 @@ def run(note_id: int, job_id: str | None = None) -> str:
         return "skipped"
     log_extra["attempt"] = attempt.attempt
     try:
-        enricher = get_enricher()
+        context = tagging.enrichment_context(note_id)
+        if context.skip:
+            return _not_enriched(attempt)
+        # A person's choice (local only) overrides the configured backend.
+        enricher = get_enricher(context.backend) if context.backend else get_enricher()
         if _reuse_stored_result(attempt, enricher):
             logger.info("Note %s: stored result reused", note_id, extra=log_extra)
             return "cached"
-        result = enricher.enrich(attempt.content)
+        result = enricher.enrich(
+            attempt.content, vocabulary=context.vocabulary, language=context.language
+        )
     except (TransientEnrichmentError, RedisConnectionError, RedisTimeoutError) as exc:
         if not isinstance(exc, TransientEnrichmentError):
             # The provider limits (budget, breaker, concurrency) live in Redis: an outage
@@ -402,5 +409,15 @@ def run(note_id: int, job_id: str | None = None) -> str:
         # belongs to an old version and is dropped; the newer request is already queued.
         logger.info("Note %s: result superseded, not stored", note_id, extra=log_extra)
         return "superseded"
+    tagging.merge_suggestions(note_id)
     logger.info("Note %s enriched in %d ms", note_id, duration_ms, extra=log_extra)
+    return "completed"
+
+
+def _not_enriched(attempt: Attempt) -> str:
+    """A note its owner marked "don't enrich": completed without going near a model."""
+    _leave_processing(
+        attempt, S.COMPLETED, last_error="", status_detail=tagging.NOT_ENRICHED_DETAIL
+    )
+    attempt.finish_run(RunOutcome.COMPLETED)
     return "completed"

@@ -35,7 +35,10 @@ class Enricher(Protocol):
 
     def enrich(
         self, content: str, *, vocabulary: Sequence[str] = (), language: str = ""
-    ) -> EnrichmentResult: ...
+    ) -> EnrichmentResult:
+        """``vocabulary``: the owner's tags, most used first, to prefer over new ones;
+        ``language``: the ISO 639-1 code of every generated field ("" = the note's own)."""
+        ...
 
 
 def get_enricher(backend: str | None = None) -> Enricher:

@@ -25,6 +25,7 @@ import math
 import os
 import re
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -360,7 +361,9 @@ class OpenAIEnricher:
         from the same content is reused instead of paying for it again."""
         return (self.name, self.model, PROMPT_VERSION)
 
-    def enrich(self, content: str) -> EnrichmentResult:
+    def enrich(
+        self, content: str, *, vocabulary: Sequence[str] = (), language: str = ""
+    ) -> EnrichmentResult:
         usage = Usage(model=self.model)
         try:
             limits.check_daily_budget()

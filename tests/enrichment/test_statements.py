@@ -43,7 +43,7 @@ def use_result(monkeypatch, result=RESULT):
     class Stub:
         name = "stub"
 
-        def enrich(self, content):
+        def enrich(self, content, **context):
             return result
 
     monkeypatch.setattr(pipeline, "get_enricher", lambda: Stub())
@@ -184,4 +184,6 @@ def test_both_paths_leave_the_same_note_and_run_history(user, monkeypatch):
     with CaptureQueriesContext(connection) as portable_queries:
         assert pipeline.run(portable.pk, "job-1") == "completed"
     assert _outcome(fast.pk) == _outcome(portable.pk)
-    assert (len(fast_queries), len(portable_queries)) == (2, 5)
+    # Beyond the claim and store: the owner's choices and vocabulary (2), the tag merge
+    # (2, in a savepoint here: the test runs inside a transaction).
+    assert (len(fast_queries), len(portable_queries)) == (2 + 6, 5 + 6)
