@@ -5,7 +5,6 @@ import pytest
 from benchmarks.local_enricher import forbidden, measure
 from enrichment.enrichers.local import LocalEnricher, text_stats
 from enrichment.errors import PermanentEnrichmentError
-from enrichment.tags import normalise_tag
 from enrichment.text import language, words
 from enrichment.text.language import detect_language
 from tests.enrichment.labelled_notes import NOTES
@@ -215,13 +214,6 @@ def test_models_load_once_per_process():
     enrich(ENGLISH_WITH_URL)
     assert words._jieba.cache_info().misses == 1
     assert language._identifier.cache_info().misses == 1
-
-
-def test_normalise_tag_folds_case_diacritics_separators_and_plurals():
-    assert normalise_tag("Meeting-Notes") == "meeting note"
-    assert normalise_tag("  café_Recipes ") == "cafe recipe"
-    assert normalise_tag("Stories") == "story"
-    assert normalise_tag("#Boxes") == "boxe" or normalise_tag("#Boxes") == "box"
 
 
 def test_it_is_deterministic():
