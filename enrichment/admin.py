@@ -5,9 +5,13 @@ from datetime import timedelta
 from django.contrib import admin
 from django.db.models import Count, Sum
 from django.db.models.functions import TruncDate
+from django.urls.resolvers import URLPattern
 from django.utils import timezone
+from django_rq.admin import QueueAdmin
+from django_rq.models import Dashboard
 
 from .models import EnrichmentRun
+from .permissions import can_operate, operate_required
 
 RUN_FIELDS = (
     "attempt",
@@ -104,3 +108,31 @@ class EnrichmentRunAdmin(admin.ModelAdmin):
     def changelist_view(self, request, extra_context=None):
         extra_context = {**(extra_context or {}), "tokens_per_day": tokens_per_day()}
         return super().changelist_view(request, extra_context=extra_context)
+
+
+class OperatorsDashboardAdmin(QueueAdmin):
+    """django-rq's dashboard behind ``enrichment.operate``.
+
+    django-rq lets any staff account in (it checks ``is_staff`` only), and its pages can
+    empty queues and delete jobs: every one of its views, its stats and metrics API
+    included, answers 403 to staff without the permission.
+    """
+
+    def has_module_permission(self, request):
+        return can_operate(request.user)
+
+    def has_view_permission(self, request, obj=None):
+        return can_operate(request.user)
+
+    def get_urls(self):
+        return [
+            URLPattern(url.pattern, operate_required(url.callback), url.default_args, url.name)
+            if isinstance(url, URLPattern)
+            else url
+            for url in super().get_urls()
+        ]
+
+
+if admin.site.is_registered(Dashboard):
+    admin.site.unregister(Dashboard)
+admin.site.register(Dashboard, OperatorsDashboardAdmin)

@@ -4,6 +4,7 @@ from django.template.loader import render_to_string
 from django.utils.html import format_html
 
 from enrichment.admin import EnrichmentRunInline
+from enrichment.permissions import can_operate
 
 from . import services
 from .models import Note
@@ -147,7 +148,11 @@ class NoteAdmin(admin.ModelAdmin):
             Note.objects.filter(pk=obj.pk).update(owner=obj.owner_id)
         services.update_note(original, content=obj.content, title=obj.title)
 
-    @admin.action(description="Reprocess selected notes")
+    def has_operate_permission(self, request) -> bool:
+        """Reprocessing spends provider calls on other people's notes: operators only."""
+        return can_operate(request.user)
+
+    @admin.action(description="Reprocess selected notes", permissions=["operate"])
     def reprocess_selected(self, request, queryset):
         ids = _selected_ids(queryset)
         queued = services.reprocess_notes(ids, bulk=len(ids) > 1)
@@ -159,7 +164,7 @@ class NoteAdmin(admin.ModelAdmin):
             messages.SUCCESS if queued else messages.WARNING,
         )
 
-    @admin.action(description="Reprocess, ignoring cache")
+    @admin.action(description="Reprocess, ignoring cache", permissions=["operate"])
     def reprocess_ignoring_cache(self, request, queryset):
         """Call the provider again even where a stored result could be reused."""
         ids = _selected_ids(queryset)
