@@ -22,7 +22,7 @@ from django.urls import reverse, reverse_lazy
 from django.views import View
 from django.views.generic import CreateView, FormView, ListView
 
-from . import search, services
+from . import params, search, services
 from .forms import NoteFilterForm, NoteForm, SignUpForm
 from .models import Note
 from .status import ProcessingStatus
@@ -105,12 +105,7 @@ class NoteListView(LoginRequiredMixin, ListView):
         """Newer/older pages without COUNT(*): counting a person's 100,000 notes (or every
         match of a common word) costs more than the page itself, so one row more than
         the page is fetched to learn whether an older page exists."""
-        try:
-            number = int(self.request.GET.get("page") or 1)
-        except ValueError:
-            raise Http404("No such page.") from None
-        if number < 1:
-            raise Http404("No such page.")
+        number = params.page_number(self.request.GET.get("page"))
         offset = (number - 1) * page_size
         rows = list(queryset[offset : offset + page_size + 1])
         if number > 1 and not rows:
@@ -122,6 +117,7 @@ class NoteListView(LoginRequiredMixin, ListView):
         self.filters = NoteFilterForm(self.request.GET)
         queryset = Note.objects.filter(owner=self.request.user)
         if not self.filters.is_valid():
+            # An unknown status or an over-long query (the form bounds both) is ignored.
             return list_rows(queryset)
         data = self.filters.cleaned_data
         if data["status"]:
@@ -257,10 +253,9 @@ class NoteListStatusView(LoginRequiredMixin, View):
     """
 
     def get(self, request):
-        ids = []
-        for raw in request.GET.get("ids", "").split(",")[:MAX_STATUS_IDS]:
-            if raw.strip().isdigit():
-                ids.append(int(raw))
+        ids = params.id_list(request.GET.get("ids", ""), MAX_STATUS_IDS)
+        if ids is None:
+            return JsonResponse({"error": "ids: note numbers, comma-separated"}, status=400)
         rows = list_rows(Note.objects.filter(owner=request.user, pk__in=ids)) if ids else []
         notes = []
         for note in rows:

@@ -11,6 +11,8 @@ from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from notesite.logs import logging_config
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
@@ -405,51 +407,9 @@ LOG_FORMAT = env_choice("LOG_FORMAT", "", {"json", "text", ""}) or ("text" if DE
 # Optional: also append the same lines to this file (stdout always gets them).
 LOG_FILE = env.str("LOG_FILE", default="").strip()
 
-# One configuration for the web server, management commands and RQ workers: rqworker's
-# setup_loghandlers() adds its own (coloured, non-JSON) handlers only when no ancestor
-# logger has a handler, and the root handler below always exists, so worker lines come
-# out in the same format. The redaction filter sits on the handlers, so it sees every
-# record, including those of third-party libraries.
-_LOG_HANDLERS = {
-    "stdout": {
-        "class": "logging.StreamHandler",
-        "stream": "ext://sys.stdout",
-        "formatter": LOG_FORMAT,
-        "filters": ["redact"],
-    },
-}
-if LOG_FILE:
-    _LOG_HANDLERS["file"] = {
-        "class": "logging.handlers.WatchedFileHandler",  # plays well with logrotate
-        "filename": LOG_FILE,
-        "formatter": LOG_FORMAT,
-        "filters": ["redact"],
-    }
-
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "filters": {"redact": {"()": "notesite.logs.RedactSecretsFilter"}},
-    "formatters": {
-        "json": {"()": "notesite.logs.JsonFormatter"},
-        "text": {"()": "notesite.logs.TextFormatter"},
-    },
-    "handlers": _LOG_HANDLERS,
-    "root": {"handlers": list(_LOG_HANDLERS), "level": LOG_LEVEL},
-    "loggers": {
-        # Django's defaults give "django" its own plain-text console handler (with DEBUG)
-        # and "django.server" a private one: route both through ours instead, so every
-        # line has the same format and passes the redaction filter exactly once.
-        # LOG_LEVEL applies to them too (Django's defaults pin them at INFO).
-        "django": {"handlers": [], "level": LOG_LEVEL, "propagate": True},
-        "django.server": {
-            "handlers": list(_LOG_HANDLERS),
-            "level": LOG_LEVEL,
-            "propagate": False,
-        },
-        "django.db.backends": {"level": "INFO"},
-    },
-}
+# One configuration for the web server (gunicorn's own lines too), management commands
+# and RQ workers: notesite.logs.logging_config.
+LOGGING = logging_config(level=LOG_LEVEL, fmt=LOG_FORMAT, log_file=LOG_FILE)
 
 # --- Monitoring: health, metrics, stuck notes --------------------------------
 
