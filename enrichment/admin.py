@@ -1,5 +1,6 @@
 """Run history in the admin: inline on each note, and a read-only list with tokens per day."""
 
+import re
 from datetime import timedelta
 from functools import wraps
 
@@ -12,6 +13,7 @@ from django.urls.resolvers import URLPattern
 from django.utils import timezone
 from django_rq.admin import QueueAdmin
 from django_rq.models import Dashboard
+from rq.exceptions import NoSuchJobError
 
 from .models import EnrichmentRun
 from .permissions import can_operate, operate_required
@@ -113,14 +115,25 @@ class EnrichmentRunAdmin(admin.ModelAdmin):
         return super().changelist_view(request, extra_context=extra_context)
 
 
+# What RQ accepts as a job id; django-rq passes anything to RQ, which raises (500).
+_JOB_ID = re.compile(r"[A-Za-z0-9_-]+\Z")
+
+
 def known_queue(view):
-    """404 for a queue index past the configured queues (django-rq answers 500)."""
+    """404 for a queue index past the configured queues, a malformed job id or a job
+    that does not exist, where django-rq answers 500."""
 
     @wraps(view)
     def wrapper(request, *args, **kwargs):
         if kwargs.get("queue_index", 0) >= len(settings.RQ_QUEUES):
             raise Http404("No such queue.")
-        return view(request, *args, **kwargs)
+        for key in ("job_id", "result_id"):
+            if key in kwargs and not _JOB_ID.match(kwargs[key]):
+                raise Http404("No such job.")
+        try:
+            return view(request, *args, **kwargs)
+        except NoSuchJobError:
+            raise Http404("No such job.") from None
 
     return wrapper
 

@@ -10,17 +10,21 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import login
+from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import make_password
 from django.contrib.auth.mixins import LoginRequiredMixin
+from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.db.models.fields.json import KT, KeyTransform
 from django.db.models.functions import Substr
 from django.http import Http404, HttpResponseNotAllowed, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
-from django.urls import reverse, reverse_lazy
+from django.urls import reverse
 from django.views import View
 from django.views.generic import CreateView, FormView, ListView
+
+from notesite import security
 
 from . import params, search, services
 from .forms import NoteFilterForm, NoteForm, SignUpForm
@@ -274,11 +278,15 @@ class NoteListStatusView(LoginRequiredMixin, View):
 
 
 class SignUpView(FormView):
-    """Open sign-up, only when ALLOW_SIGNUP is set (otherwise the page does not exist)."""
+    """Open sign-up, only when ALLOW_SIGNUP is set (otherwise the page does not exist).
+
+    Limited per client address, and the answer to a valid form is the same whether the
+    username was free (the account is created) or taken (nothing happens): a redirect
+    to the login page with one message, after the same password-hashing work.
+    """
 
     form_class = SignUpForm
     template_name = "registration/signup.html"
-    success_url = reverse_lazy("notes:list")
 
     def dispatch(self, request, *args, **kwargs):
         if not settings.ALLOW_SIGNUP:
@@ -287,8 +295,24 @@ class SignUpView(FormView):
             return redirect("notes:list")
         return super().dispatch(request, *args, **kwargs)
 
+    def post(self, request, *args, **kwargs):
+        if not security.signup_allowed(request):
+            form = self.get_form()
+            form.add_error(None, "Too many sign-ups from your network. Try again in an hour.")
+            return self.render_to_response(self.get_context_data(form=form), status=429)
+        return super().post(request, *args, **kwargs)
+
     def form_valid(self, form):
-        user = form.save()
-        login(self.request, user, backend="django.contrib.auth.backends.ModelBackend")
-        messages.success(self.request, "Welcome! Write your first note.")
-        return super().form_valid(form)
+        User = get_user_model()
+        username = form.cleaned_data["username"]
+        try:
+            with transaction.atomic():
+                if User.objects.filter(username__iexact=username).exists():
+                    raise IntegrityError
+                form.save()
+        except IntegrityError:
+            make_password(form.cleaned_data["password1"])  # the work a new account costs
+        messages.success(
+            self.request, "If that username was free, your account is ready: log in below."
+        )
+        return redirect("login")

@@ -5,6 +5,7 @@ A malformed value stops start-up with an ImproperlyConfigured error naming the v
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
@@ -101,6 +102,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.postgres",
     "django_rq",
+    "axes",
+    "notesite.apps.NotesiteConfig",
     "notes",
     "enrichment",
 ]
@@ -114,6 +117,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes requires: it turns a locked-out login into a 429 page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "notesite.urls"
@@ -338,6 +343,24 @@ INSTALLED_APPS += ["benchmarks"]
 REDIS_BENCH_DB = env_int("REDIS_BENCH_DB", 13, minimum=0)
 
 # --- Auth, i18n, static -----------------------------------------------------
+
+# Failed logins (the people's login page and the admin's) lock out the username and,
+# separately, the client address for AXES_COOLOFF_TIME after AXES_FAILURE_LIMIT
+# failures; the attempts are kept in the database, so every gunicorn worker sees them.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = 10
+AXES_COOLOFF_TIME = timedelta(minutes=15)
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "notesite.security.client_ip"
+# Failed logins are logged by notesite.security as structured events; axes' own lines
+# name the same client in free text.
+AXES_VERBOSE = False
+# Open sign-ups one address may make per hour (ALLOW_SIGNUP).
+SIGNUP_PER_IP_PER_HOUR = 5
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -103,7 +103,9 @@ def test_sign_up_creates_an_account_when_allowed(client, settings, db):
         },
     )
     assert response.status_code == 302
-    assert client.get("/notes/").status_code == 200  # signed up and logged in
+    assert response["Location"] == "/accounts/login/"
+    client.post("/accounts/login/", {"username": "bob", "password": "correct-horse-battery"})
+    assert client.get("/notes/").status_code == 200  # signed up, then logged in
 
 
 # --- List ---------------------------------------------------------------------------
