@@ -9,16 +9,17 @@ from enrichment.permissions import can_operate
 from . import services
 from .models import Note
 from .pagination import LargeTablePaginator
-from .status import STATUS_COLOURS, ProcessingStatus
+from .status import ProcessingStatus
 
 
 def status_badge(note: Note) -> str:
     status = ProcessingStatus(note.processing_status)
+    # Colours from the status_styles rules (templates/admin/base_site.html): no inline
+    # style, which the Content-Security-Policy refuses.
     return format_html(
-        '<span class="status-badge status-{}" style="background:{};color:#fff;'
-        'padding:2px 8px;border-radius:10px;font-size:11px;white-space:nowrap">{}</span>',
+        '<span class="status-badge status-{} badge-{}">{}</span>',
         status.value,
-        STATUS_COLOURS[status],
+        status.value,
         status.label,
     )
 

@@ -11,6 +11,7 @@ import django_rq
 from django.conf import settings
 from django.contrib.auth.signals import user_login_failed
 from django.dispatch import receiver
+from django.utils.cache import patch_cache_control
 from redis.exceptions import RedisError
 
 logger = logging.getLogger("notesite.security")
@@ -60,3 +61,21 @@ def signup_allowed(request) -> bool:
         )
         return False
     return True
+
+
+class PrivatePagesMiddleware:
+    """Headers Django has no setting for: a Permissions-Policy on every response, and
+    ``Cache-Control: private, no-store`` on every page that can show note content (the
+    people's pages and the admin), so no shared cache or back-button snapshot keeps it."""
+
+    PRIVATE_PREFIXES = ("/notes/", "/admin/", "/accounts/")
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        response.headers.setdefault("Permissions-Policy", settings.PERMISSIONS_POLICY)
+        if request.path.startswith(self.PRIVATE_PREFIXES):
+            patch_cache_control(response, private=True, no_store=True)
+        return response

@@ -8,13 +8,16 @@ from notes.status import STATUS_COLOURS, ProcessingStatus
 register = template.Library()
 
 
-@register.simple_tag
-def status_styles():
-    """CSS rules for the status badges, from the colours the admin uses too."""
+@register.simple_tag(takes_context=True)
+def status_styles(context):
+    """CSS rules for the status colours (badges, the overview's cards), from the colours
+    the admin uses too; carries the request's CSP nonce."""
+    rules = ((s.value, c, s.value, c) for s, c in STATUS_COLOURS.items())
     return format_html(
-        "<style>{}</style>",
+        '<style nonce="{}">{}</style>',
+        context.get("csp_nonce", ""),
         format_html_join(
-            "", ".badge-{}{{background:{}}}", ((s.value, c) for s, c in STATUS_COLOURS.items())
+            "", ".badge-{}{{background:{}}}.status-border-{}{{border-left-color:{}}}", rules
         ),
     )
 
