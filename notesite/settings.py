@@ -391,17 +391,21 @@ SECURE_COOKIES = env_bool("SECURE_COOKIES", not DEBUG)
 SESSION_COOKIE_SECURE = SECURE_COOKIES
 CSRF_COOKIE_SECURE = SECURE_COOKIES
 
-# Off by default so that a first `docker compose up` answers on plain HTTP; turn on once
-# the site is served over HTTPS (see README, "Deploying").
-SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
+# On by default outside development: docker compose serves HTTPS through its proxy
+# (Caddyfile), with a local certificate until a real domain is set (README, "Deploying").
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
 # Container and load-balancer probes and the Prometheus scraper talk plain HTTP to the
 # app itself, inside the private network.
 SECURE_REDIRECT_EXEMPT = [r"^health/", r"^metrics$"]
-# HSTS makes browsers refuse plain HTTP for this many seconds: start small (3600), then
-# raise to a year once HTTPS is known to work everywhere.
-SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0, minimum=0)
-SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+# HSTS makes browsers refuse plain HTTP for this many seconds: a modest hour by default,
+# raised to a year once HTTPS is known to work everywhere.
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 3600, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", not DEBUG)
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+if not SECURE_HSTS_PRELOAD:
+    # Preloading is a deliberate, hard-to-undo choice (it needs a year's max-age); the
+    # modest default leaves it off, so `check --deploy` need not ask for it.
+    SILENCED_SYSTEM_CHECKS = ["security.W021"]
 # Behind a TLS-terminating proxy the app sees plain HTTP; the proxy says what the client
 # used in X-Forwarded-Proto. Only trust it when the proxy always sets (overwrites) it,
 # otherwise a client could claim HTTPS.
