@@ -18,6 +18,8 @@ from django.utils import timezone
 from django.views.decorators.csp import csp_override
 from django_rq.admin import QueueAdmin
 from django_rq.models import Dashboard
+from django_rq.queues import get_queue_by_index
+from rq import Worker
 from rq.exceptions import NoSuchJobError
 
 from .models import EnrichmentRun
@@ -125,8 +127,8 @@ _JOB_ID = re.compile(r"[A-Za-z0-9_-]+\Z")
 
 
 def known_queue(view):
-    """404 for a queue index past the configured queues, a malformed job id or a job
-    that does not exist, where django-rq answers 500."""
+    """404 for a queue index past the configured queues, a malformed job id, a job or a
+    worker that does not exist, where django-rq answers 500."""
 
     @wraps(view)
     def wrapper(request, *args, **kwargs):
@@ -135,6 +137,13 @@ def known_queue(view):
         for key in ("job_id", "result_id"):
             if key in kwargs and not _JOB_ID.match(kwargs[key]):
                 raise Http404("No such job.")
+        if "key" in kwargs:
+            queue = get_queue_by_index(kwargs.get("queue_index", 0))
+            key = kwargs["key"]
+            if not key.startswith(Worker.redis_worker_namespace_prefix) or (
+                Worker.find_by_key(key, connection=queue.connection) is None
+            ):
+                raise Http404("No such worker.")
         try:
             return view(request, *args, **kwargs)
         except NoSuchJobError:
@@ -199,6 +208,9 @@ class OperatorsDashboardAdmin(QueueAdmin):
         # No API token in the path: a path lands in access logs, and django-rq's
         # comparison of a non-ASCII one raises (500). The bearer header still works.
         if "token" in url.pattern.regex.groupindex:
+            return False
+        # rq-scheduler is not installed (RQ's own scheduler runs in the workers).
+        if url.name == "django_rq_scheduler_jobs":
             return False
         # The dashboard has no table: the ModelAdmin's object pages could only fail.
         return "object_id" not in url.pattern.regex.groupindex and not (url.name or "").endswith(
