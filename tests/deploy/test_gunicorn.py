@@ -141,7 +141,7 @@ def test_plain_http_is_redirected_to_https(gunicorn):
 def test_behind_the_tls_proxy_pages_get_hsts_and_secure_cookies(gunicorn):
     status, headers, _ = fetch(gunicorn.port, "/admin/login/", **{"X-Forwarded-Proto": "https"})
     assert status == 200
-    assert headers["Strict-Transport-Security"] == "max-age=3600"
+    assert headers["Strict-Transport-Security"] == "max-age=3600; includeSubDomains"
     csrf_cookie = next(c for c in headers.get_all("Set-Cookie") if c.startswith("csrftoken="))
     assert "Secure" in csrf_cookie
 
