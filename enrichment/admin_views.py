@@ -154,7 +154,8 @@ def redis_figures() -> dict:
 
 
 class OverviewView(TemplateView):
-    """Staff only (wrapped in ``admin.site.admin_view`` in the URLconf)."""
+    """Staff with ``enrichment.operate`` only (wrapped in ``admin.site.admin_view`` and
+    ``operate_required`` in the URLconf)."""
 
     template_name = "admin/enrichment/overview.html"
 

@@ -68,9 +68,18 @@ class NoteForm(forms.ModelForm):
 
 
 class SignUpForm(UserCreationForm):
+    """Never says whether a username is taken: that would tell anyone which accounts
+    exist. The sign-up view answers the same way for a taken name and a free one."""
+
     class Meta(UserCreationForm.Meta):
         model = get_user_model()
         fields = ("username",)
+
+    def clean_username(self):
+        return self.cleaned_data.get("username")
+
+    def validate_unique(self):
+        pass  # the view checks, without telling
 
 
 class NoteFilterForm(forms.Form):

@@ -10,9 +10,11 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import login
+from django.contrib.auth import get_user_model
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.hashers import make_password
 from django.contrib.auth.mixins import LoginRequiredMixin
+from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.db.models.fields.json import KT
 from django.db.models.functions import Substr
@@ -23,7 +25,9 @@ from django.urls import reverse, reverse_lazy
 from django.views import View
 from django.views.generic import CreateView, FormView, ListView
 
-from . import checklists, search, services, tagging
+from notesite import security
+
+from . import checklists, params, search, services, tagging
 from .forms import NoteFilterForm, NoteForm, PreferencesForm, SignUpForm, TagRenameForm
 from .markdown import first_line
 from .markdown import render as render_markdown
@@ -110,12 +114,7 @@ class NoteListView(LoginRequiredMixin, ListView):
         """Newer/older pages without COUNT(*): counting a person's 100,000 notes (or every
         match of a common word) costs more than the page itself, so one row more than
         the page is fetched to learn whether an older page exists."""
-        try:
-            number = int(self.request.GET.get("page") or 1)
-        except ValueError:
-            raise Http404("No such page.") from None
-        if number < 1:
-            raise Http404("No such page.")
+        number = params.page_number(self.request.GET.get("page"))
         offset = (number - 1) * page_size
         rows = list(queryset[offset : offset + page_size + 1])
         if number > 1 and not rows:
@@ -127,6 +126,7 @@ class NoteListView(LoginRequiredMixin, ListView):
         self.filters = NoteFilterForm(self.request.GET)
         queryset = Note.objects.filter(owner=self.request.user)
         if not self.filters.is_valid():
+            # An unknown status or an over-long query (the form bounds both) is ignored.
             return list_rows(queryset)
         data = self.filters.cleaned_data
         if data["status"]:
@@ -301,10 +301,9 @@ class NoteListStatusView(LoginRequiredMixin, View):
     """
 
     def get(self, request):
-        ids = []
-        for raw in request.GET.get("ids", "").split(",")[:MAX_STATUS_IDS]:
-            if raw.strip().isdigit():
-                ids.append(int(raw))
+        ids = params.id_list(request.GET.get("ids", ""), MAX_STATUS_IDS)
+        if ids is None:
+            return JsonResponse({"error": "ids: note numbers, comma-separated"}, status=400)
         rows = list_rows(Note.objects.filter(owner=request.user, pk__in=ids)) if ids else []
         notes = []
         for note in rows:
@@ -328,11 +327,15 @@ class NoteListStatusView(LoginRequiredMixin, View):
 
 
 class SignUpView(FormView):
-    """Open sign-up, only when ALLOW_SIGNUP is set (otherwise the page does not exist)."""
+    """Open sign-up, only when ALLOW_SIGNUP is set (otherwise the page does not exist).
+
+    Limited per client address, and the answer to a valid form is the same whether the
+    username was free (the account is created) or taken (nothing happens): a redirect
+    to the login page with one message, after the same password-hashing work.
+    """
 
     form_class = SignUpForm
     template_name = "registration/signup.html"
-    success_url = reverse_lazy("notes:list")
 
     def dispatch(self, request, *args, **kwargs):
         if not settings.ALLOW_SIGNUP:
@@ -341,11 +344,27 @@ class SignUpView(FormView):
             return redirect("notes:list")
         return super().dispatch(request, *args, **kwargs)
 
+    def post(self, request, *args, **kwargs):
+        if not security.signup_allowed(request):
+            form = self.get_form()
+            form.add_error(None, "Too many sign-ups from your network. Try again in an hour.")
+            return self.render_to_response(self.get_context_data(form=form), status=429)
+        return super().post(request, *args, **kwargs)
+
     def form_valid(self, form):
-        user = form.save()
-        login(self.request, user, backend="django.contrib.auth.backends.ModelBackend")
-        messages.success(self.request, "Welcome! Write your first note.")
-        return super().form_valid(form)
+        User = get_user_model()
+        username = form.cleaned_data["username"]
+        try:
+            with transaction.atomic():
+                if User.objects.filter(username__iexact=username).exists():
+                    raise IntegrityError
+                form.save()
+        except IntegrityError:
+            make_password(form.cleaned_data["password1"])  # the work a new account costs
+        messages.success(
+            self.request, "If that username was free, your account is ready: log in below."
+        )
+        return redirect("login")
 
 
 class NoteTasksView(OwnedNoteMixin, View):
@@ -354,7 +373,8 @@ class NoteTasksView(OwnedNoteMixin, View):
     (notes.checklists)."""
 
     def post(self, request, pk):
-        done = {int(v) for v in request.POST.getlist("done") if v.isdigit()}
+        # Box numbers start at 0; ASCII digits only, as int() refuses "²".
+        done = {int(v) for v in request.POST.getlist("done") if v.isascii() and v.isdigit()}
         ticked = checklists.tick(self.note, done, seen_hash=request.POST.get("seen", ""))
         if not request.htmx:
             if not ticked:

@@ -5,11 +5,15 @@ A malformed value stops start-up with an ImproperlyConfigured error naming the v
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.csp import CSP
+
+from notesite.logs import logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -100,12 +104,16 @@ INSTALLED_APPS = [
     "django.contrib.postgres",
     "django_rq",
     "django_htmx",
+    "axes",
+    "notesite.apps.NotesiteConfig",
     "notes",
     "enrichment",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    "notesite.security.PrivatePagesMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -114,6 +122,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes requires: it turns a locked-out login into a 429 page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "notesite.urls"
@@ -130,6 +140,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.csp",
             ],
         },
     },
@@ -344,6 +355,24 @@ REDIS_BENCH_DB = env_int("REDIS_BENCH_DB", 13, minimum=0)
 
 # --- Auth, i18n, static -----------------------------------------------------
 
+# Failed logins (the people's login page and the admin's) lock out the username and,
+# separately, the client address for AXES_COOLOFF_TIME after AXES_FAILURE_LIMIT
+# failures; the attempts are kept in the database, so every gunicorn worker sees them.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = 10
+AXES_COOLOFF_TIME = timedelta(minutes=15)
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "notesite.security.client_ip"
+# Failed logins are logged by notesite.security as structured events; axes' own lines
+# name the same client in free text.
+AXES_VERBOSE = False
+# Open sign-ups one address may make per hour (ALLOW_SIGNUP).
+SIGNUP_PER_IP_PER_HOUR = 5
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -369,22 +398,46 @@ SECURE_COOKIES = env_bool("SECURE_COOKIES", not DEBUG)
 SESSION_COOKIE_SECURE = SECURE_COOKIES
 CSRF_COOKIE_SECURE = SECURE_COOKIES
 
-# Off by default so that a first `docker compose up` answers on plain HTTP; turn on once
-# the site is served over HTTPS (see README, "Deploying").
-SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
+# On by default outside development: docker compose serves HTTPS through its proxy
+# (Caddyfile), with a local certificate until a real domain is set (README, "Deploying").
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
 # Container and load-balancer probes and the Prometheus scraper talk plain HTTP to the
 # app itself, inside the private network.
 SECURE_REDIRECT_EXEMPT = [r"^health/", r"^metrics$"]
-# HSTS makes browsers refuse plain HTTP for this many seconds: start small (3600), then
-# raise to a year once HTTPS is known to work everywhere.
-SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0, minimum=0)
-SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+# HSTS makes browsers refuse plain HTTP for this many seconds: a modest hour by default,
+# raised to a year once HTTPS is known to work everywhere.
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 3600, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", not DEBUG)
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+if not SECURE_HSTS_PRELOAD:
+    # Preloading is a deliberate, hard-to-undo choice (it needs a year's max-age); the
+    # modest default leaves it off, so `check --deploy` need not ask for it.
+    SILENCED_SYSTEM_CHECKS = ["security.W021"]
 # Behind a TLS-terminating proxy the app sees plain HTTP; the proxy says what the client
 # used in X-Forwarded-Proto. Only trust it when the proxy always sets (overwrites) it,
 # otherwise a client could claim HTTPS.
 if env_bool("BEHIND_TLS_PROXY", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# Content-Security-Policy (Django's own middleware): scripts and styles only from our
+# static files, or inline with the request's nonce ({{ csp_nonce }}); no plugins, no
+# framing, no <base> elsewhere. The django-rq dashboard adds the hashes of its own
+# inline blocks (enrichment.admin).
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF, CSP.NONCE],
+    "style-src": [CSP.SELF, CSP.NONCE],
+    "img-src": [CSP.SELF, "data:"],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.SELF],
+    "form-action": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+}
+# Browser features no page uses, switched off for every page (PrivatePagesMiddleware).
+PERMISSIONS_POLICY = (
+    "accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), "
+    "microphone=(), payment=(), usb=(), interest-cohort=()"
+)
 
 # Hashed, compressed static files served by WhiteNoise with far-future cache headers.
 # They need `collectstatic` first (the Docker image runs it at build time), so the test
@@ -412,51 +465,9 @@ LOG_FORMAT = env_choice("LOG_FORMAT", "", {"json", "text", ""}) or ("text" if DE
 # Optional: also append the same lines to this file (stdout always gets them).
 LOG_FILE = env.str("LOG_FILE", default="").strip()
 
-# One configuration for the web server, management commands and RQ workers: rqworker's
-# setup_loghandlers() adds its own (coloured, non-JSON) handlers only when no ancestor
-# logger has a handler, and the root handler below always exists, so worker lines come
-# out in the same format. The redaction filter sits on the handlers, so it sees every
-# record, including those of third-party libraries.
-_LOG_HANDLERS = {
-    "stdout": {
-        "class": "logging.StreamHandler",
-        "stream": "ext://sys.stdout",
-        "formatter": LOG_FORMAT,
-        "filters": ["redact"],
-    },
-}
-if LOG_FILE:
-    _LOG_HANDLERS["file"] = {
-        "class": "logging.handlers.WatchedFileHandler",  # plays well with logrotate
-        "filename": LOG_FILE,
-        "formatter": LOG_FORMAT,
-        "filters": ["redact"],
-    }
-
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "filters": {"redact": {"()": "notesite.logs.RedactSecretsFilter"}},
-    "formatters": {
-        "json": {"()": "notesite.logs.JsonFormatter"},
-        "text": {"()": "notesite.logs.TextFormatter"},
-    },
-    "handlers": _LOG_HANDLERS,
-    "root": {"handlers": list(_LOG_HANDLERS), "level": LOG_LEVEL},
-    "loggers": {
-        # Django's defaults give "django" its own plain-text console handler (with DEBUG)
-        # and "django.server" a private one: route both through ours instead, so every
-        # line has the same format and passes the redaction filter exactly once.
-        # LOG_LEVEL applies to them too (Django's defaults pin them at INFO).
-        "django": {"handlers": [], "level": LOG_LEVEL, "propagate": True},
-        "django.server": {
-            "handlers": list(_LOG_HANDLERS),
-            "level": LOG_LEVEL,
-            "propagate": False,
-        },
-        "django.db.backends": {"level": "INFO"},
-    },
-}
+# One configuration for the web server (gunicorn's own lines too), management commands
+# and RQ workers: notesite.logs.logging_config.
+LOGGING = logging_config(level=LOG_LEVEL, fmt=LOG_FORMAT, log_file=LOG_FILE)
 
 # --- Monitoring: health, metrics, stuck notes --------------------------------
 

@@ -41,7 +41,7 @@ def manage_command(command: list[str]) -> tuple[str, list[str]]:
 
 
 def test_the_stack_has_the_expected_services():
-    assert set(compose()["services"]) == {"db", "redis", *APP_SERVICES}
+    assert set(compose()["services"]) == {"db", "redis", "proxy", *APP_SERVICES}
 
 
 def test_every_application_service_runs_the_one_image_with_the_env_file():
@@ -148,8 +148,9 @@ def test_every_volume_used_is_a_declared_named_volume():
         volume.split(":")[0]
         for svc in compose()["services"].values()
         for volume in svc.get("volumes", [])
+        if not volume.startswith("./")  # the proxy's read-only Caddyfile and certificates
     }
-    assert used == declared == {"postgres-data", "redis-data"}
+    assert used == declared == {"postgres-data", "redis-data", "caddy-data", "caddy-config"}
 
 
 def test_application_services_start_after_healthy_services_and_a_finished_migration():

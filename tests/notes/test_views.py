@@ -112,7 +112,9 @@ def test_sign_up_creates_an_account_when_allowed(client, settings, db):
         },
     )
     assert response.status_code == 302
-    assert client.get("/notes/").status_code == 200  # signed up and logged in
+    assert response["Location"] == "/accounts/login/"
+    client.post("/accounts/login/", {"username": "bob", "password": "correct-horse-battery"})
+    assert client.get("/notes/").status_code == 200  # signed up, then logged in
 
 
 # --- List ---------------------------------------------------------------------------
@@ -279,7 +281,7 @@ def test_the_list_status_endpoint_costs_the_same_queries_for_one_or_many_notes(c
 def test_the_list_status_endpoint_answers_only_for_own_notes(client_of, user):
     mine = make_note(user)
     theirs = make_note(make_user("mallory"))
-    data = client_of(user).get(f"/notes/status/?ids={mine.pk},{theirs.pk},junk").json()
+    data = client_of(user).get(f"/notes/status/?ids={mine.pk},{theirs.pk}").json()
     assert [n["id"] for n in data["notes"]] == [mine.pk]
     assert data["notes"][0]["terminal"] is False
     assert f'data-note-id="{mine.pk}"' in data["notes"][0]["html"]
