@@ -373,8 +373,9 @@ class NoteTasksView(OwnedNoteMixin, View):
     (notes.checklists)."""
 
     def post(self, request, pk):
-        # Box numbers start at 0; ASCII digits only, as int() refuses "²".
-        done = {int(v) for v in request.POST.getlist("done") if v.isascii() and v.isdigit()}
+        # Box numbers start at 0; short ASCII digits only, as int() refuses "²" and huge ones.
+        boxes = request.POST.getlist("done")
+        done = {int(v) for v in boxes if v.isascii() and v.isdigit() and len(v) < 7}
         ticked = checklists.tick(self.note, done, seen_hash=request.POST.get("seen", ""))
         if not request.htmx:
             if not ticked:
