@@ -101,6 +101,7 @@ def signup(client, username, ip="203.0.113.20", password="correct-horse-battery"
 def without_per_request_tokens(response) -> str:
     # Per-request values: the CSRF token and the CSP nonce.
     text = re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "", response.content.decode())
+    text = re.sub(r'"X-CSRFToken": "[^"]+"', "", text)
     return re.sub(r'nonce="[^"]+"', "", text)
 
 
