@@ -192,16 +192,16 @@ RQ_QUEUES = {
     for name in (ENRICHMENT_QUEUE, ENRICHMENT_BULK_QUEUE)
 }
 RQ_SHOW_ADMIN_LINK = True
-# We enqueue from our own transaction.on_commit hooks (enrichment.queue), so that a failed
-# enqueue is caught, logged with the note id and left for `enqueue_pending` to repair.
-RQ = {"COMMIT_MODE": "auto"}
+# We enqueue from our own transaction.on_commit hooks (notes.delivery), so that a failed
+# enqueue is caught, logged with the note id and left for the reaper to repair.
+RQ = {"COMMIT_MODE": "auto", "WORKER_CLASS": "enrichment.worker.NoteWorker"}
 
 # --- Redis Sentinel (high availability) ------------------------------------
 
 # With REDIS_SENTINELS set, every queue connection asks the Sentinels which server is the
 # current master of REDIS_SENTINEL_MASTER, and follows a failover on reconnect. REDIS_URL
 # is then not used for the queues; REDIS_DB, REDIS_PASSWORD and REDIS_SSL describe the
-# master. Code that needs Redis goes through django_rq (enrichment.queue.get_connection),
+# master. Code that needs Redis goes through django_rq (notes.delivery.get_connection),
 # so it follows the same configuration.
 
 
@@ -298,35 +298,11 @@ ENRICHMENT_SHUTDOWN_GRACE = env_int("ENRICHMENT_SHUTDOWN_GRACE", 20, minimum=1)
 # A busy worker that has not sent a heartbeat for this many seconds counts as dead, and
 # its job as abandoned. Workers send a heartbeat every third of it.
 WORKER_LIVENESS_TTL = env_int("WORKER_LIVENESS_TTL", 90, minimum=3)
-# Every `rqworker` uses this class: liveness marks, graceful shutdown, Redis outages.
-# "inprocess" (default) runs jobs in the worker process on a kept database connection;
-# "isolated" forks a fresh process per job, at about a fifth of the throughput
-# (docs/performance.md).
-WORKER_ISOLATION = env_choice("WORKER_ISOLATION", "inprocess", {"inprocess", "isolated"})
-RQ["WORKER_CLASS"] = {
-    "inprocess": "enrichment.worker.NoteWorker",
-    "isolated": "enrichment.worker.IsolatedNoteWorker",
-}[WORKER_ISOLATION]
-# The reaper's queue. Every NoteWorker listens to it before the queues it is given, so the
-# reaper runs within seconds even behind a backlog of thousands of notes.
+# The reaper's queue. The worker command names it first, so the reaper runs within seconds
+# even behind a backlog of thousands of notes.
 ENRICHMENT_MAINTENANCE_QUEUE = "note_maintenance"
 # Same connection as the note queues (a URL or the Sentinels): one worker serves all three.
 RQ_QUEUES[ENRICHMENT_MAINTENANCE_QUEUE] = {**RQ_QUEUES[ENRICHMENT_QUEUE], "DEFAULT_TIMEOUT": 300}
-
-# --- Database connection start-up -------------------------------------------------
-
-if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    # Start every connection in UTC (what Django uses with USE_TZ), instead of letting
-    # Django send SET TIME ZONE after connecting: one round trip less per connection,
-    # which the forking worker opens for every job.
-    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("options", "-c TimeZone=UTC")
-
-# Whether workers wait for each commit to reach the disk. Off (the default), a worker's
-# commit returns before the WAL flush: half the cost of a note's two writes. What a
-# PostgreSQL crash can then lose is the last fraction of a second of *worker* writes
-# (claims, run history, results); the reaper finds those notes unfinished and queues them
-# again. Notes and edits written by the web application are always synchronous.
-WORKER_SYNCHRONOUS_COMMIT = env_bool("WORKER_SYNCHRONOUS_COMMIT", False)
 
 # --- Benchmarks -------------------------------------------------------------
 
