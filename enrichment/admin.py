@@ -7,6 +7,9 @@ from django.db.models import Count, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
+from notes.admin import NoteAdmin
+from notes.models import Note
+
 from .models import EnrichmentRun
 
 RUN_FIELDS = (
@@ -104,3 +107,14 @@ class EnrichmentRunAdmin(admin.ModelAdmin):
     def changelist_view(self, request, extra_context=None):
         extra_context = {**(extra_context or {}), "tokens_per_day": tokens_per_day()}
         return super().changelist_view(request, extra_context=extra_context)
+
+
+class NoteWithRunsAdmin(NoteAdmin):
+    """The note admin with each note's run history. Registered from here, so that the
+    notes app never imports the enrichment app (README, architecture)."""
+
+    inlines = [EnrichmentRunInline]
+
+
+admin.site.unregister(Note)
+admin.site.register(Note, NoteWithRunsAdmin)

@@ -16,8 +16,8 @@ restarted empty. :func:`reap` finds, and repairs:
   expired after ``QUEUE_JOB_TTL``, a worker took it off its queue and died before
   starting it, or its delayed retry is overdue by more than ``WORKER_LIVENESS_TTL``
   because no scheduler moved it): their job id is forgotten, and
-  :func:`notes.services.feed` delivers them. Redelivering is always safe: an old job that still runs finds another job id on
-  the note and does nothing.
+  :func:`notes.services.feed` delivers them. Redelivering is always safe: an old job
+  that still runs finds another job id on the note and does nothing.
 
 Right after a Redis restart the started registries are empty until the next heartbeats,
 so a missing entry is only believed once Redis has been up longer than

@@ -12,9 +12,10 @@ What :class:`NoteWorker` adds, through public methods only:
   expired as lost, so a killed worker's note is queued again within that time;
 * re-registration with every heartbeat. RQ registers a worker once, at birth; after a
   Redis restart without persistence the worker keeps working but would be missing from
-  ``rq:workers`` (and from /health/ and the dashboard) for as long as it lives. Adding
-  it again is two idempotent SADDs, and an idle worker beats at least every
-  ``worker_ttl - 15`` seconds.
+  ``rq:workers`` (and from /health/ and the dashboard) for as long as it lives. Writing
+  its description and set memberships again is idempotent and costs one round trip's
+  worth of commands; a busy worker beats every ``job_monitoring_interval`` seconds and
+  an idle one every ``worker_ttl - 15``.
 """
 
 from django.conf import settings
@@ -40,4 +41,11 @@ class NoteWorker(HerokuWorker):
 
     def heartbeat(self, timeout=None, pipeline=None):
         super().heartbeat(timeout, pipeline)
+        if self.birth_date is None:  # not registered yet: register_birth does it all
+            return
+        # After a Redis restart the worker's hash holds only the heartbeat: describe the
+        # worker again (a handful of fields) and list it again.
+        (pipeline if pipeline is not None else self.connection).hset(
+            self.key, mapping=self.serialize()
+        )
         worker_registration.register(self, pipeline)

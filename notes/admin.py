@@ -3,8 +3,6 @@ from django.db.models import Sum
 from django.template.loader import render_to_string
 from django.utils.html import format_html
 
-from enrichment.admin import EnrichmentRunInline
-
 from . import services
 from .models import Note
 from .pagination import LargeTablePaginator
@@ -52,7 +50,6 @@ class NoteAdmin(admin.ModelAdmin):
     # about 50 ms on the benchmark machine; 50 keep it well under (docs/performance.md).
     list_per_page = 50
     actions = ["reprocess_selected", "reprocess_ignoring_cache"]
-    inlines = [EnrichmentRunInline]
 
     def get_inlines(self, request, obj):
         # A note being added has no run history yet: no empty inline (and no formset to
@@ -150,7 +147,7 @@ class NoteAdmin(admin.ModelAdmin):
     @admin.action(description="Reprocess selected notes")
     def reprocess_selected(self, request, queryset):
         ids = _selected_ids(queryset)
-        queued = services.reprocess_notes(ids, bulk=len(ids) > 1)
+        queued = services.reprocess_notes(ids)
         skipped = len(ids) - queued
         self.message_user(
             request,
@@ -163,7 +160,7 @@ class NoteAdmin(admin.ModelAdmin):
     def reprocess_ignoring_cache(self, request, queryset):
         """Call the provider again even where a stored result could be reused."""
         ids = _selected_ids(queryset)
-        queued = services.reprocess_notes(ids, bulk=len(ids) > 1, ignore_cache=True)
+        queued = services.reprocess_notes(ids, ignore_cache=True)
         skipped = len(ids) - queued
         self.message_user(
             request,
