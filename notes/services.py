@@ -29,7 +29,9 @@ logger = logging.getLogger("notes.status")
 S = ProcessingStatus
 # Notes the feeder puts on the bulk queue at a time; the last job of each batch feeds the
 # next one, so the queue is topped up as fast as workers drain it and never holds more.
-FEED_BATCH = 100
+# Small, because a note requested now waits for at most one batch to drain: at 1-30 s per
+# note that is a minute or two with one worker, seconds with several.
+FEED_BATCH = 20
 FEED_FUNC = "enrichment.jobs.feed_job"
 
 
