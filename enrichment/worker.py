@@ -10,6 +10,10 @@ What :class:`NoteWorker` adds, through public methods only:
 * heartbeats every third of ``WORKER_LIVENESS_TTL``, and started-registry entries that
   expire after ``WORKER_LIVENESS_TTL`` without one: the reaper treats a job whose entry
   expired as lost, so a killed worker's note is queued again within that time;
+* a heartbeat that survives a Redis restart: it puts the running job back in its
+  started registry (RQ only refreshes an entry that exists, and the reaper would take
+  the job for lost), and a failed beat is logged instead of ending the worker mid-job
+  (the next one, a third of the TTL later, tries again);
 * re-registration with every heartbeat. RQ registers a worker once, at birth; after a
   Redis restart without persistence the worker keeps working but would be missing from
   ``rq:workers`` (and from /health/ and the dashboard) for as long as it lives. Writing
@@ -19,6 +23,8 @@ What :class:`NoteWorker` adds, through public methods only:
 """
 
 from django.conf import settings
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from rq import worker_registration
 from rq.worker import HerokuWorker
 
@@ -49,3 +55,14 @@ class NoteWorker(HerokuWorker):
             self.key, mapping=self.serialize()
         )
         worker_registration.register(self, pipeline)
+
+    def maintain_heartbeats(self, job, execution):
+        try:
+            super().maintain_heartbeats(job, execution)
+            with self.connection.pipeline() as pipe:
+                job.started_job_registry.add_execution(
+                    execution, pipe, ttl=self.get_heartbeat_ttl(job)
+                )
+                pipe.execute()
+        except (RedisConnectionError, RedisTimeoutError) as exc:
+            self.log.warning("Worker %s: heartbeat failed, Redis unreachable: %s", self.name, exc)

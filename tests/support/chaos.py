@@ -84,6 +84,8 @@ class Cluster:
             **{k: str(v) for k, v in env.items()},
         }
         self.workers: list[subprocess.Popen] = []
+        # Workers restarted when they exit, with their flags, as a process supervisor does.
+        self.supervised: dict[int, tuple] = {}
         self.cron: subprocess.Popen | None = None
         self.crons_started = 0
 
@@ -94,10 +96,12 @@ class Cluster:
             # The child keeps its own copy of the file descriptor.
             return subprocess.Popen(command, cwd=ROOT, env=self.env, stdout=log, stderr=log)
 
-    def start_worker(self, *flags) -> subprocess.Popen:
+    def start_worker(self, *flags, supervised: bool = False) -> subprocess.Popen:
         command = worker_command("--with-scheduler", *flags)
         worker = self._spawn(command, f"worker{len(self.workers)}")
         self.workers.append(worker)
+        if supervised:
+            self.supervised[worker.pid] = flags
         return worker
 
     def wait_for_workers(self, count: int, timeout: float = 30) -> None:
@@ -114,52 +118,37 @@ class Cluster:
         self._cron_started = time.monotonic()
 
     def supervise(self) -> None:
-        """Restart the cron scheduler if it exited (it does when Redis is unreachable), as a
-        process supervisor would."""
+        """Restart the cron scheduler if it exited (it does when Redis is unreachable), and
+        supervised workers that exited (RQ's worker quits when Redis fails it mid-job), as
+        a process supervisor would."""
         if self.cron is not None and self.cron.poll() is not None:
             if time.monotonic() - self._cron_started > 2:  # a supervisor's restart delay
                 self.start_cron()
+        for worker in list(self.workers):
+            if worker.pid in self.supervised and worker.poll() is not None:
+                flags = self.supervised.pop(worker.pid)
+                self.start_worker(*flags, supervised=True)
 
-    def horse_of(self, worker: subprocess.Popen, timeout: float = 10) -> psutil.Process:
-        """The work horse the worker has forked (it leads its own process group)."""
-
-        def find():
-            try:
-                for child in psutil.Process(worker.pid).children():
-                    if os.getpgid(child.pid) == child.pid:
-                        return child
-            except (psutil.NoSuchProcess, ProcessLookupError):
-                return None
-            return None
-
-        return wait_until(find, timeout=timeout, interval=0.02, message="waiting for a horse")
+    def horses_of(self, worker: subprocess.Popen) -> list[psutil.Process]:
+        """The children of the worker that lead their own process group: its work horse
+        (and its scheduler process, with --with-scheduler)."""
+        try:
+            return [
+                child
+                for child in psutil.Process(worker.pid).children()
+                if os.getpgid(child.pid) == child.pid
+            ]
+        except (psutil.NoSuchProcess, ProcessLookupError):
+            return []
 
     def calling_horse(self, worker: subprocess.Popen, timeout: float = 10) -> psutil.Process:
         """The worker's horse, once it is waiting for the provider (a note is claimed)."""
 
         def find():
-            horse = self.horse_of(worker)
-            return horse if self._waits_for_provider(horse) else None
+            calling = [h for h in self.horses_of(worker) if self._waits_for_provider(h)]
+            return calling[0] if calling else None
 
         return wait_until(find, timeout=timeout, interval=0.01, message="for a calling horse")
-
-    @property
-    def isolated(self) -> bool:
-        return self.env.get("WORKER_ISOLATION", "inprocess") == "isolated"
-
-    def calling_process(self, worker: subprocess.Popen, timeout: float = 10) -> psutil.Process:
-        """The process making ``worker``'s provider call, once it waits for the provider:
-        its horse, or the worker itself when it runs jobs in process."""
-        if self.isolated:
-            return self.calling_horse(worker, timeout)
-        process = psutil.Process(worker.pid)
-        wait_until(
-            lambda: self._waits_for_provider(process),
-            timeout=timeout,
-            interval=0.01,
-            message="for a calling worker",
-        )
-        return process
 
     def _waits_for_provider(self, process: psutil.Process) -> bool:
         """Whether ``process`` is inside a provider call, and will be for a while yet: the
