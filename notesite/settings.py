@@ -152,7 +152,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis and queues -------------------------------------------------------
 
-REDIS_TIMEOUT = env_float("REDIS_TIMEOUT", 10, minimum=0.1)
+REDIS_TIMEOUT = 10
 
 
 def _redis_url():
@@ -180,7 +180,8 @@ def _redis_url():
 REDIS_URL = _redis_url()
 
 QUEUE_JOB_TIMEOUT = env_int("QUEUE_JOB_TIMEOUT", 600, minimum=1)
-QUEUE_JOB_TTL = env_int("QUEUE_JOB_TTL", 3600, minimum=1)
+# A job that waits longer in a queue is dropped by RQ; the reaper delivers its note again.
+QUEUE_JOB_TTL = 3600
 
 # Fresh notes go to ENRICHMENT_QUEUE; bulk reprocessing goes to the bulk queue, which
 # workers drain only when the main queue is empty, so a backlog never starves new notes.
@@ -292,7 +293,7 @@ ENRICHMENT_BREAKER_COOLDOWN = env_float("ENRICHMENT_BREAKER_COOLDOWN", 60, minim
 # How often the reaper runs (`manage.py rqcron enrichment.cron`).
 ENRICHMENT_REAPER_INTERVAL = env_int("ENRICHMENT_REAPER_INTERVAL", 60, minimum=1)
 # Lost attempts (worker killed, job vanished) requeued per request before the note is ERROR.
-ENRICHMENT_MAX_REAPS = env_int("ENRICHMENT_MAX_REAPS", 3, minimum=0)
+ENRICHMENT_MAX_REAPS = 3
 # Seconds a worker lets its current job finish after SIGTERM; then the note is queued again.
 ENRICHMENT_SHUTDOWN_GRACE = env_int("ENRICHMENT_SHUTDOWN_GRACE", 20, minimum=1)
 # A busy worker that has not sent a heartbeat for this many seconds counts as dead, and
@@ -433,22 +434,17 @@ LOGGING = {
 # and /metrics without a staff session. Empty: only staff sessions see figures.
 HEALTH_TOKEN = env.str("HEALTH_TOKEN", default="")
 # Upper bound, in seconds, for one /health/ answer; checks still running are reported down.
-HEALTH_CHECK_TIMEOUT = env_float("HEALTH_CHECK_TIMEOUT", 0.8, minimum=0.1)
+HEALTH_CHECK_TIMEOUT = 0.8
 # Connect/read timeout of the dedicated Redis client used by health and metrics.
-HEALTH_REDIS_TIMEOUT = env_float("HEALTH_REDIS_TIMEOUT", 0.5, minimum=0.05)
+HEALTH_REDIS_TIMEOUT = 0.5
 # A note PROCESSING longer than this (seconds) is stuck: its worker died or hangs.
-# Empty means the default, which follows QUEUE_JOB_TIMEOUT.
-ENRICHMENT_STUCK_AFTER = (
-    env_int("ENRICHMENT_STUCK_AFTER", 0, minimum=1)
-    if env.str("ENRICHMENT_STUCK_AFTER", default="").strip()
-    else QUEUE_JOB_TIMEOUT + 120
-)
+ENRICHMENT_STUCK_AFTER = QUEUE_JOB_TIMEOUT + 120
 # A note QUEUED (and not waiting for a scheduled retry) longer than this is stuck.
-ENRICHMENT_QUEUED_STUCK_AFTER = env_int("ENRICHMENT_QUEUED_STUCK_AFTER", 600, minimum=1)
+ENRICHMENT_QUEUED_STUCK_AFTER = 600
 # Run-history figures in /metrics cover this many recent seconds (bounded, indexed queries).
-METRICS_WINDOW = env_int("METRICS_WINDOW", 3600, minimum=60)
+METRICS_WINDOW = 3600
 # Seconds a computed /metrics answer is reused, so frequent scrapes cost one query set.
-METRICS_CACHE_SECONDS = env_float("METRICS_CACHE_SECONDS", 15, minimum=0)
+METRICS_CACHE_SECONDS = 15
 
 # --- People's pages (notes UI) ----------------------------------------------
 

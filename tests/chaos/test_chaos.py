@@ -12,6 +12,7 @@ import threading
 import time
 
 import pytest
+from django.conf import settings
 from django.db import connection
 
 from enrichment.models import EnrichmentRun, RunOutcome
@@ -35,7 +36,7 @@ pytestmark = [
     pytest.mark.django_db(transaction=True),
 ]
 
-MAX_REAPS = FAST_SETTINGS["ENRICHMENT_MAX_REAPS"]
+MAX_REAPS = settings.ENRICHMENT_MAX_REAPS
 MAX_RETRIES = FAST_SETTINGS["ENRICHMENT_MAX_RETRIES"]
 
 
