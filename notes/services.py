@@ -35,8 +35,9 @@ FEED_BATCH = 20
 FEED_FUNC = "enrichment.jobs.feed_job"
 
 
-def transition(note_id, target, *, source=None, token=None, match=None, **fields) -> bool:
-    """Move one note to ``target`` if, and only if, it is in ``source`` right now.
+def transition(note_id, target, *, source=None, token=None, match=None, **fields) -> int:
+    """Move a note (or a list of notes) to ``target`` if, and only if, it is in ``source``
+    right now. The one function that changes a note's status.
 
     ``source`` is a status or a collection of statuses (default: every status the table
     allows to reach ``target``). ``token``, when given, must match the note's processing
@@ -45,37 +46,40 @@ def transition(note_id, target, *, source=None, token=None, match=None, **fields
     Extra ``fields`` are written in the same UPDATE.
 
     Raises :class:`InvalidTransition` (and changes nothing) if the table forbids any of
-    the named source statuses from reaching ``target``. Returns True if the note moved,
-    False if it was not in a source status (someone else won the race) or is gone.
+    the named source statuses from reaching ``target``. Returns how many notes moved: 0 if
+    none was in a source status (someone else won the race) or they are gone.
     """
     if source is None:
         sources = sorted(sources_for(target))
     elif isinstance(source, str):
         sources = [source]
     else:
-        sources = list(source)
+        sources = sorted(source)
     for src in sources:
         if not is_allowed(src, target):
             raise InvalidTransition(src, target)
+    ids = [note_id] if isinstance(note_id, int) else list(note_id)
     fields.setdefault("status_detail", "")
     now = timezone.now()
+    moved = 0
     # One conditional UPDATE per source status, so that the log names the real old status.
     for src in sources:
-        qs = Note.objects.filter(pk=note_id, processing_status=src)
+        qs = Note.objects.filter(pk__in=ids, processing_status=src)
         if token is not None:
             qs = qs.filter(processing_token=token)
         if match:
             qs = qs.filter(**match)
-        if qs.update(processing_status=target, status_changed_at=now, **fields):
-            logger.info(
-                "Note %s: %s -> %s",
-                note_id,
-                src,
-                target,
-                extra={"note_id": note_id, "old_status": str(src), "new_status": str(target)},
-            )
-            return True
-    return False
+        count = qs.update(processing_status=target, status_changed_at=now, **fields)
+        if count:
+            extra = {"old_status": str(src), "new_status": str(target), "count": count}
+            if isinstance(note_id, int):
+                logger.info(
+                    "Note %s: %s -> %s", note_id, src, target, extra={**extra, "note_id": note_id}
+                )
+                return count
+            logger.info("%d notes: %s -> %s", count, src, target, extra=extra)
+            moved += count
+    return moved
 
 
 def _requeue_fields(job_id: str) -> dict:
@@ -188,22 +192,12 @@ def reprocess_notes(
     Notes that are queued or processing are left alone. ``ignore_cache`` as for
     :func:`reprocess_note`.
     """
-    fields = {**_requeue_fields(job_id=""), "status_detail": ""}
+    fields = _requeue_fields(job_id="")
     if ignore_cache:
         fields["ignore_cache"] = True
     total = 0
     for chunk in batched(note_ids, chunk_size):
-        count = Note.objects.filter(pk__in=chunk, processing_status__in=S.terminal()).update(
-            processing_status=S.QUEUED, status_changed_at=timezone.now(), **fields
-        )
-        if count:
-            logger.info(
-                "%d notes -> %s (bulk reprocess)",
-                count,
-                S.QUEUED,
-                extra={"new_status": str(S.QUEUED), "count": count},
-            )
-        total += count
+        total += transition(list(chunk), S.QUEUED, source=S.terminal(), **fields)
     if total:
         transaction.on_commit(feed)
     return total

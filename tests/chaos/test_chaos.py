@@ -54,6 +54,7 @@ def test_a_sigkilled_work_horse_loses_no_note(make_cluster, make_notes):
     victim = cluster.start_worker()
     cluster.start_worker()
     cluster.start_cron()
+    cluster.wait_for_workers(2, timeout=90)  # a busy machine takes a while to start them
 
     kills = 0
     for _ in range(5):

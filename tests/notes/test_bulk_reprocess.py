@@ -38,7 +38,8 @@ def test_it_marks_finished_notes_queued_in_chunks_and_skips_active_ones(user, fa
         count = services.reprocess_notes([n.pk for n in notes], chunk_size=3)
     assert count == 5
     updates = [q for q in queries.captured_queries if q["sql"].startswith("UPDATE")]
-    assert len(updates) == 3  # one statement per chunk, nothing per note
+    # At most one statement per chunk and old status, nothing per note.
+    assert len(updates) <= 3 * len(S.terminal())
     finished = [n.pk for n in notes if n.processing_status in S.terminal()]
     moved = Note.objects.filter(pk__in=finished, processing_status=S.QUEUED, job_id="")
     assert moved.count() == len(finished) == 5
@@ -130,9 +131,14 @@ def test_a_batch_redis_refuses_forgets_its_job_ids(user, fake_redis, monkeypatch
     assert services.feed() == 3
 
 
-def test_it_logs_how_many_notes_each_chunk_queued(user, fake_redis, caplog):
-    notes = [make_note(user, f"n{i}", status=S.FAILED) for i in range(3)]
+def test_it_logs_how_many_notes_of_each_chunk_left_each_status(user, fake_redis, caplog):
+    statuses = [S.FAILED, S.FAILED, S.ERROR]
+    notes = [make_note(user, f"n{i}", status=s) for i, s in enumerate(statuses)]
     with caplog.at_level(logging.INFO, logger="notes.status"):
         services.reprocess_notes([n.pk for n in notes], chunk_size=2)
-    counts = [r.count for r in caplog.records if getattr(r, "new_status", None) == S.QUEUED]
-    assert counts == [2, 1]
+    moves = [
+        (r.old_status, r.count)
+        for r in caplog.records
+        if getattr(r, "new_status", None) == S.QUEUED
+    ]
+    assert moves == [(S.FAILED, 2), (S.ERROR, 1)]

@@ -102,7 +102,7 @@ class Cluster:
             self.supervised[worker.pid] = flags
         return worker
 
-    def wait_for_workers(self, count: int, timeout: float = 30) -> None:
+    def wait_for_workers(self, count: int, timeout: float = 60) -> None:
         """Until ``count`` workers have registered with Redis (they are listening)."""
         conn = redis.Redis.from_url(self.redis.url)
         wait_until(lambda: Worker.count(connection=conn) >= count, timeout=timeout)
