@@ -162,12 +162,11 @@ def _database_checks() -> dict:
     started = time.monotonic()
     try:
         with transaction.atomic():
-            if connection.vendor == "postgresql":
-                # Milliseconds; LOCAL ends with this transaction, pooled connections keep
-                # their normal (unlimited) timeout for real work.
-                timeout_ms = max(int(settings.HEALTH_CHECK_TIMEOUT * 1000), 100)
-                with connection.cursor() as cursor:
-                    cursor.execute("SET LOCAL statement_timeout = %s", [timeout_ms])
+            # Milliseconds; LOCAL ends with this transaction, pooled connections keep
+            # their normal (unlimited) timeout for real work.
+            timeout_ms = max(int(settings.HEALTH_CHECK_TIMEOUT * 1000), 100)
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL statement_timeout = %s", [timeout_ms])
             with connection.cursor() as cursor:
                 cursor.execute("SELECT 1")
                 cursor.fetchone()

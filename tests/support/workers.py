@@ -16,8 +16,6 @@ ROOT = Path(__file__).resolve().parents[2]
 def database_url() -> str:
     """The URL of the database the tests are using right now (the test database)."""
     db = connection.settings_dict
-    if db["ENGINE"].endswith("sqlite3"):
-        return f"sqlite:///{db['NAME']}"
     user = db.get("USER") or ""
     password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
     auth = f"{user}{password}@" if user else ""
