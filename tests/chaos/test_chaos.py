@@ -49,7 +49,7 @@ def abandoned_runs(ids):
 
 
 def test_a_sigkilled_work_horse_loses_no_note(make_cluster, make_notes):
-    cluster = make_cluster(delay=0.1)
+    cluster = make_cluster(delay=0.5)
     ids = make_notes(100)
     victim = cluster.start_worker()
     cluster.start_worker()
