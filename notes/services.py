@@ -11,13 +11,12 @@ The rules kept here:
 """
 
 import logging
-import uuid
 from collections.abc import Iterable
 from itertools import batched
 
 from django.db import transaction
-from django.db.models import CharField, F, Value, Window
-from django.db.models.functions import Cast, Concat, RowNumber
+from django.db.models import F, Window
+from django.db.models.functions import RowNumber
 from django.utils import timezone
 
 from . import delivery
@@ -226,7 +225,6 @@ def feed(*, force: bool = False) -> int:
     """
     if not force and delivery.get_queue(bulk=True).count >= FEED_BATCH:
         return 0
-    suffix = f"-{uuid.uuid4().hex[:16]}"
     with transaction.atomic():
         ranked = list(backlog(FEED_BATCH))
         # Skip notes another feeder holds: two feeders never deliver the same note.
@@ -235,18 +233,15 @@ def feed(*, force: bool = False) -> int:
             .filter(pk__in=ranked, processing_status=S.QUEUED, job_id="")
             .values_list("pk", flat=True)
         )
-        ids = [pk for pk in ranked if pk in locked]
-        if not ids:
-            return 0
-        # The format of delivery.new_job_id, with one random suffix per batch.
-        Note.objects.filter(pk__in=ids).update(
-            job_id=Concat(Value(delivery.JOB_PREFIX), Cast("pk", CharField()), Value(suffix))
-        )
-    pairs = [(pk, f"{delivery.JOB_PREFIX}{pk}{suffix}") for pk in ids]
-    if not delivery.dispatch_many(pairs, bulk=True, then=FEED_FUNC):
-        Note.objects.filter(pk__in=ids, processing_status=S.QUEUED, job_id__endswith=suffix).update(
-            job_id=""
-        )
+        pairs = [(pk, delivery.new_job_id(pk)) for pk in ranked if pk in locked]
+        for pk, job_id in pairs:  # a few dozen rows, already locked
+            Note.objects.filter(pk=pk).update(job_id=job_id)
+    if not pairs:
         return 0
-    logger.info("Fed %d notes to the bulk queue", len(ids), extra={"count": len(ids)})
-    return len(ids)
+    if not delivery.dispatch_many(pairs, bulk=True, then=FEED_FUNC):
+        Note.objects.filter(
+            processing_status=S.QUEUED, job_id__in=[job_id for _, job_id in pairs]
+        ).update(job_id="")
+        return 0
+    logger.info("Fed %d notes to the bulk queue", len(pairs), extra={"count": len(pairs)})
+    return len(pairs)
