@@ -28,6 +28,10 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from rq import worker_registration
 from rq.worker import HerokuWorker
 
+# Imported in the worker, before any fork, so that each work horse inherits the job, the
+# pipeline and the enrichers instead of importing them again.
+from enrichment import jobs  # noqa: F401
+
 # An idle worker blocks on its queues for worker_ttl - 15 s between heartbeats: 45 s, so
 # that it is listed again within a minute of a Redis restart.
 WORKER_TTL = 60

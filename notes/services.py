@@ -45,8 +45,9 @@ def transition(note_id, target, *, source=None, token=None, match=None, **fields
     Extra ``fields`` are written in the same UPDATE.
 
     Raises :class:`InvalidTransition` (and changes nothing) if the table forbids any of
-    the named source statuses from reaching ``target``. Returns how many notes moved: 0 if
-    none was in a source status (someone else won the race) or they are gone.
+    the named source statuses from reaching ``target``. For one note, returns True if it
+    moved, False if it was not in a source status (someone else won the race) or is gone;
+    for a list, how many moved.
     """
     if source is None:
         sources = sorted(sources_for(target))
@@ -75,10 +76,10 @@ def transition(note_id, target, *, source=None, token=None, match=None, **fields
                 logger.info(
                     "Note %s: %s -> %s", note_id, src, target, extra={**extra, "note_id": note_id}
                 )
-                return count
+                return True
             logger.info("%d notes: %s -> %s", count, src, target, extra=extra)
             moved += count
-    return moved
+    return moved if not isinstance(note_id, int) else False
 
 
 def _requeue_fields(job_id: str) -> dict:
