@@ -216,7 +216,7 @@ class Cluster:
             return int(self.counter.get(CALLS_KEY) or 0)
         return self.stub.count
 
-    def wait_settled(self, note_ids, timeout: float = 90) -> list[Note]:
+    def wait_settled(self, note_ids, timeout: float = 300) -> list[Note]:
         """Wait until every note is COMPLETED or FAILED (supervising the cron meanwhile)."""
 
         def settled():
