@@ -7,7 +7,7 @@ from django.db import connection
 from django.utils import timezone
 from rq import Queue
 
-from enrichment import queue as delivery
+from notes import delivery
 from notes.models import Note, content_hash
 from notes.status import ProcessingStatus
 
@@ -122,8 +122,8 @@ def enqueue_noop_jobs(count: int, func: str = "benchmarks.jobs.noop") -> list[st
         data = []
         for i in range(start, min(start + BATCH, count)):
             job_id = f"noop-{i}-{random.getrandbits(48):012x}"
-            # The same options as a real note job (private helper on purpose: parity).
-            options = delivery._job_options(i, job_id)
+            # The same options as a real note job (parity).
+            options = delivery.job_options(i, job_id)
             data.append(Queue.prepare_data(func, args=(i,), **options))
             ids.append(job_id)
         with queue.connection.pipeline() as pipe:

@@ -26,7 +26,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import Resolver404, resolve, reverse
 
 from enrichment import pipeline
-from enrichment import queue as delivery
+from notes import delivery
 from notes.models import Note
 from notes.status import ProcessingStatus
 

@@ -25,12 +25,13 @@ def rss_mb(pid: int) -> float:
 
 
 def worker_command(*flags) -> list[str]:
-    """``manage.py rqworker`` on the note queues, as deployed (also used by the tests)."""
+    """``manage.py rqworker`` on every queue, as deployed (also used by the tests)."""
     return [
         sys.executable,
         "manage.py",
         "rqworker",
         *flags,
+        settings.ENRICHMENT_MAINTENANCE_QUEUE,
         settings.ENRICHMENT_QUEUE,
         settings.ENRICHMENT_BULK_QUEUE,
     ]

@@ -22,6 +22,9 @@ from django_rq.queues import get_queue_by_index
 from rq import Worker
 from rq.exceptions import NoSuchJobError
 
+from notes.admin import NoteAdmin
+from notes.models import Note
+
 from .models import EnrichmentRun
 from .permissions import can_operate, operate_required
 
@@ -221,3 +224,14 @@ class OperatorsDashboardAdmin(QueueAdmin):
 if admin.site.is_registered(Dashboard):
     admin.site.unregister(Dashboard)
 admin.site.register(Dashboard, OperatorsDashboardAdmin)
+
+
+class NoteWithRunsAdmin(NoteAdmin):
+    """The note admin with each note's run history. Registered from here, so that the
+    notes app never imports the enrichment app (README, architecture)."""
+
+    inlines = [EnrichmentRunInline]
+
+
+admin.site.unregister(Note)
+admin.site.register(Note, NoteWithRunsAdmin)

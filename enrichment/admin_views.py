@@ -208,7 +208,7 @@ class OverviewView(TemplateView):
             return HttpResponseRedirect(request.path)
         ids = iter_ids(Note.objects.filter(processing_status__in=statuses))
         # The bulk queue: a mass reprocess never delays notes people are writing now.
-        queued = services.reprocess_notes(ids, bulk=True)
+        queued = services.reprocess_notes(ids)
         names = " and ".join(str(S(s).label).lower() for s in statuses)
         level = messages.SUCCESS if queued else messages.WARNING
         messages.add_message(

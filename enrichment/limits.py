@@ -22,7 +22,8 @@ from django.db.models import Sum
 from django.utils import timezone
 from redis.exceptions import RedisError
 
-from . import queue as delivery
+from notes import delivery
+
 from .errors import BudgetExhausted
 
 PREFIX = "notesite:llm:"

@@ -175,7 +175,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis and queues -------------------------------------------------------
 
-REDIS_TIMEOUT = env_float("REDIS_TIMEOUT", 10, minimum=0.1)
+REDIS_TIMEOUT = 10
 
 
 def _redis_url():
@@ -203,7 +203,8 @@ def _redis_url():
 REDIS_URL = _redis_url()
 
 QUEUE_JOB_TIMEOUT = env_int("QUEUE_JOB_TIMEOUT", 600, minimum=1)
-QUEUE_JOB_TTL = env_int("QUEUE_JOB_TTL", 3600, minimum=1)
+# A job that waits longer in a queue is dropped by RQ; the reaper delivers its note again.
+QUEUE_JOB_TTL = 3600
 
 # Fresh notes go to ENRICHMENT_QUEUE; bulk reprocessing goes to the bulk queue, which
 # workers drain only when the main queue is empty, so a backlog never starves new notes.
@@ -215,16 +216,16 @@ RQ_QUEUES = {
     for name in (ENRICHMENT_QUEUE, ENRICHMENT_BULK_QUEUE)
 }
 RQ_SHOW_ADMIN_LINK = True
-# We enqueue from our own transaction.on_commit hooks (enrichment.queue), so that a failed
-# enqueue is caught, logged with the note id and left for `enqueue_pending` to repair.
-RQ = {"COMMIT_MODE": "auto"}
+# We enqueue from our own transaction.on_commit hooks (notes.delivery), so that a failed
+# enqueue is caught, logged with the note id and left for the reaper to repair.
+RQ = {"COMMIT_MODE": "auto", "WORKER_CLASS": "enrichment.worker.NoteWorker"}
 
 # --- Redis Sentinel (high availability) ------------------------------------
 
 # With REDIS_SENTINELS set, every queue connection asks the Sentinels which server is the
 # current master of REDIS_SENTINEL_MASTER, and follows a failover on reconnect. REDIS_URL
 # is then not used for the queues; REDIS_DB, REDIS_PASSWORD and REDIS_SSL describe the
-# master. Code that needs Redis goes through django_rq (enrichment.queue.get_connection),
+# master. Code that needs Redis goes through django_rq (notes.delivery.get_connection),
 # so it follows the same configuration.
 
 
@@ -315,36 +316,17 @@ ENRICHMENT_BREAKER_COOLDOWN = env_float("ENRICHMENT_BREAKER_COOLDOWN", 60, minim
 # How often the reaper runs (`manage.py rqcron enrichment.cron`).
 ENRICHMENT_REAPER_INTERVAL = env_int("ENRICHMENT_REAPER_INTERVAL", 60, minimum=1)
 # Lost attempts (worker killed, job vanished) requeued per request before the note is ERROR.
-ENRICHMENT_MAX_REAPS = env_int("ENRICHMENT_MAX_REAPS", 3, minimum=0)
+ENRICHMENT_MAX_REAPS = 3
 # Seconds a worker lets its current job finish after SIGTERM; then the note is queued again.
 ENRICHMENT_SHUTDOWN_GRACE = env_int("ENRICHMENT_SHUTDOWN_GRACE", 20, minimum=1)
 # A busy worker that has not sent a heartbeat for this many seconds counts as dead, and
 # its job as abandoned. Workers send a heartbeat every third of it.
 WORKER_LIVENESS_TTL = env_int("WORKER_LIVENESS_TTL", 90, minimum=3)
-# Every `rqworker` uses this class: liveness marks, graceful shutdown, Redis outages.
-# "inprocess" (default) runs jobs in the worker process on a kept database connection;
-# "isolated" forks a fresh process per job, at about a fifth of the throughput
-# (docs/performance.md).
-WORKER_ISOLATION = env_choice("WORKER_ISOLATION", "inprocess", {"inprocess", "isolated"})
-RQ["WORKER_CLASS"] = {
-    "inprocess": "enrichment.worker.NoteWorker",
-    "isolated": "enrichment.worker.IsolatedNoteWorker",
-}[WORKER_ISOLATION]
-# The reaper's queue. Every NoteWorker listens to it before the queues it is given, so the
-# reaper runs within seconds even behind a backlog of thousands of notes.
+# The reaper's queue. The worker command names it first, so the reaper runs within seconds
+# even behind a backlog of thousands of notes.
 ENRICHMENT_MAINTENANCE_QUEUE = "note_maintenance"
 # Same connection as the note queues (a URL or the Sentinels): one worker serves all three.
 RQ_QUEUES[ENRICHMENT_MAINTENANCE_QUEUE] = {**RQ_QUEUES[ENRICHMENT_QUEUE], "DEFAULT_TIMEOUT": 300}
-
-# --- Database connection start-up -------------------------------------------------
-
-
-# Whether workers wait for each commit to reach the disk. Off (the default), a worker's
-# commit returns before the WAL flush: half the cost of a note's two writes. What a
-# PostgreSQL crash can then lose is the last fraction of a second of *worker* writes
-# (claims, run history, results); the reaper finds those notes unfinished and queues them
-# again. Notes and edits written by the web application are always synchronous.
-WORKER_SYNCHRONOUS_COMMIT = env_bool("WORKER_SYNCHRONOUS_COMMIT", False)
 
 # --- Benchmarks -------------------------------------------------------------
 
@@ -475,22 +457,17 @@ LOGGING = logging_config(level=LOG_LEVEL, fmt=LOG_FORMAT, log_file=LOG_FILE)
 # and /metrics without a staff session. Empty: only staff sessions see figures.
 HEALTH_TOKEN = env.str("HEALTH_TOKEN", default="")
 # Upper bound, in seconds, for one /health/ answer; checks still running are reported down.
-HEALTH_CHECK_TIMEOUT = env_float("HEALTH_CHECK_TIMEOUT", 0.8, minimum=0.1)
+HEALTH_CHECK_TIMEOUT = 0.8
 # Connect/read timeout of the dedicated Redis client used by health and metrics.
-HEALTH_REDIS_TIMEOUT = env_float("HEALTH_REDIS_TIMEOUT", 0.5, minimum=0.05)
+HEALTH_REDIS_TIMEOUT = 0.5
 # A note PROCESSING longer than this (seconds) is stuck: its worker died or hangs.
-# Empty means the default, which follows QUEUE_JOB_TIMEOUT.
-ENRICHMENT_STUCK_AFTER = (
-    env_int("ENRICHMENT_STUCK_AFTER", 0, minimum=1)
-    if env.str("ENRICHMENT_STUCK_AFTER", default="").strip()
-    else QUEUE_JOB_TIMEOUT + 120
-)
+ENRICHMENT_STUCK_AFTER = QUEUE_JOB_TIMEOUT + 120
 # A note QUEUED (and not waiting for a scheduled retry) longer than this is stuck.
-ENRICHMENT_QUEUED_STUCK_AFTER = env_int("ENRICHMENT_QUEUED_STUCK_AFTER", 600, minimum=1)
+ENRICHMENT_QUEUED_STUCK_AFTER = 600
 # Run-history figures in /metrics cover this many recent seconds (bounded, indexed queries).
-METRICS_WINDOW = env_int("METRICS_WINDOW", 3600, minimum=60)
+METRICS_WINDOW = 3600
 # Seconds a computed /metrics answer is reused, so frequent scrapes cost one query set.
-METRICS_CACHE_SECONDS = env_float("METRICS_CACHE_SECONDS", 15, minimum=0)
+METRICS_CACHE_SECONDS = 15
 
 # --- People's pages (notes UI) ----------------------------------------------
 
