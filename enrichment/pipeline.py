@@ -26,9 +26,10 @@ from rq.timeouts import JobTimeoutException
 from notes.models import Note
 from notes.services import deliver, log_transition, transition
 from notes.status import ProcessingStatus
+from notesite.logs import redact
 
+from . import limits, statements
 from . import queue as delivery
-from . import statements
 from .enrichers import get_enricher
 from .enrichers.local import text_stats
 from .errors import (
@@ -167,7 +168,8 @@ def _reconnecting(write):
 
 
 def _reason(exc: BaseException) -> str:
-    text = str(exc) or type(exc).__name__
+    # Reasons are stored and shown to people: nothing secret an exception carried.
+    text = redact(str(exc)) or type(exc).__name__
     return text[:MAX_ERROR_LENGTH]
 
 
@@ -353,7 +355,9 @@ def run(note_id: int, job_id: str | None = None) -> str:
         if _reuse_stored_result(attempt, enricher):
             logger.info("Note %s: stored result reused", note_id, extra=log_extra)
             return "cached"
-        result = enricher.enrich(attempt.content)
+        owner = Note.objects.filter(pk=note_id).values_list("owner_id", flat=True).first()
+        with limits.spending_for(owner):
+            result = enricher.enrich(attempt.content)
     except (TransientEnrichmentError, RedisConnectionError, RedisTimeoutError) as exc:
         if not isinstance(exc, TransientEnrichmentError):
             # The provider limits (budget, breaker, concurrency) live in Redis: an outage
