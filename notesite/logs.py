@@ -32,8 +32,9 @@ _KEY_VALUE = re.compile(
     r"[^\s\"'&,;]+",
     re.I,
 )
-# Provider API keys look like sk-..., sk-proj-...: recognisable even without a label.
-_API_KEY = re.compile(r"\bsk-[A-Za-z0-9_-]{8,}")
+# Provider API keys look like sk-..., sk-proj-...: recognisable even without a label, and
+# in the masked form providers echo back (sk-test***7890).
+_API_KEY = re.compile(r"\bsk-[A-Za-z0-9_*-]{8,}")
 # Environment variables whose values must never be written out, wherever they appear.
 SECRET_ENV_VARS = (
     "SECRET_KEY",

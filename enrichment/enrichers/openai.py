@@ -272,8 +272,8 @@ def system_prompt(language: str = "") -> str:
     language = language or settings.ENRICHMENT_LANGUAGE
     if language:
         write_in = (
-            f"Write the title, summary, tags and action items in the language {language!r} "
-            "(an ISO 639-1 code or a language name), whatever language the note is in."
+            f"Write the title, summary, tags and action items in {language}, whatever "
+            "language the note is written in."
         )
     else:
         write_in = "Write the title, summary, tags and action items in the note's own language."
