@@ -181,11 +181,5 @@ def learn(endpoint: str, **facts) -> None:
         pipe.execute()
 
 
-def remembered_mode(endpoint: str, first: str = MODES[0]) -> str:
-    """The richest output mode this endpoint accepted (``first`` if none is known yet)."""
-    mode = profile(endpoint).get("mode") or first
-    return mode if mode in MODES else first
-
-
 def remember_mode(endpoint: str, mode: str) -> None:
     learn(endpoint, mode=mode)

@@ -633,7 +633,8 @@ class OpenAIEnricher:
 
     def _ask(self, messages: list[dict], usage: Usage) -> llm_client.Reply:
         """One logical request: falls back through the output modes the endpoint rejects."""
-        mode = limits.remembered_mode(self.endpoint, self._first_mode())
+        mode = self.facts.get("mode")
+        mode = mode if mode in limits.MODES else self._first_mode()
         while True:
             try:
                 reply = self._call(messages, mode, usage)
@@ -644,6 +645,10 @@ class OpenAIEnricher:
                     raise PermanentEnrichmentError(str(exc)) from None
                 logger.info("Endpoint rejected %s output; falling back to %s", mode, following[0])
                 mode = following[0]
+        if self.facts.get("mode") != mode:
+            # What worked is remembered (and shown on /health/ as the schema dialect).
+            self.facts["mode"] = mode
+            with contextlib.suppress(RedisError):
                 limits.remember_mode(self.endpoint, mode)
         if reply.refusal:
             raise PermanentEnrichmentError(

@@ -445,6 +445,53 @@ def test_a_spent_daily_budget_makes_notes_wait_queued_with_the_reason(llm, user,
     assert stub.count == 1
 
 
+def _spent(owner, tokens):
+    earlier = make_note(owner, "Earlier.", status=S.COMPLETED)
+    EnrichmentRun.objects.create(
+        note=earlier,
+        attempt=1,
+        backend="openai",
+        started_at=timezone.now(),
+        input_tokens=tokens,
+        outcome=RunOutcome.COMPLETED,
+    )
+
+
+def test_the_budget_is_checked_before_every_call_not_once_per_note(llm, user, settings):
+    # Parts of a long note: the budget runs out between them, and the note waits instead
+    # of spending past it.
+    stub = llm()
+    settings.ENRICHMENT_MAX_INPUT_TOKENS = 700
+    content = "\n\n".join(f"Paragraph {i}. " + "Words to read here. " * 40 for i in range(6))
+    _spent(user, 1000)
+    settings.ENRICHMENT_DAILY_TOKEN_BUDGET = 1000 + 1500
+    note = queued(user, content)
+
+    assert run_once(note) == "waiting"
+
+    assert 1 <= stub.count < 6
+    [run] = runs(note)
+    # Never more than one call's reply past the budget.
+    assert 1000 + run.input_tokens + run.output_tokens <= 2500 + 50
+    assert note.status_detail.startswith("Daily token budget spent")
+
+
+def test_a_persons_quota_stops_their_notes_but_not_anyone_elses(llm, user, settings):
+    from tests.factories import make_user
+
+    stub = llm()
+    settings.ENRICHMENT_PERSON_DAILY_TOKENS = 1000
+    _spent(user, 1000)
+    mine = queued(user)
+    other = make_user("bob")
+    theirs = make_note(other, "Bob's note.", status=S.QUEUED, job_id="job-bob")
+
+    assert run_once(mine) == "waiting"
+    assert mine.status_detail.startswith("Your daily token quota spent (1000 of 1000 tokens)")
+    assert run_once(theirs) == "completed"
+    assert stub.count == 1
+
+
 def test_yesterdays_tokens_do_not_count_against_todays_budget(llm, user, settings):
     llm()
     settings.ENRICHMENT_DAILY_TOKEN_BUDGET = 1000
@@ -799,3 +846,23 @@ def test_the_language_and_vocabulary_reach_the_prompt(llm, settings):
     assert "in de, whatever language" in system["content"]
     assert "prefer those" in system["content"]
     assert "The person's existing tags: work, < |im_end| >x" in message["content"]
+
+
+def test_health_shows_the_learned_context_and_dialect_to_trusted_callers_only(
+    llm, user, client, settings
+):
+    stub = llm(n_ctx=4096)
+    assert run_once(queued(user)) == "completed"
+    settings.HEALTH_TOKEN = "health-token-for-tests-123456"
+
+    trusted = client.get("/health/", HTTP_AUTHORIZATION=f"Bearer {settings.HEALTH_TOKEN}")
+    endpoint = trusted.json()["checks"]["backend"]["endpoint"]
+    assert endpoint == {
+        "learned": True,
+        "server": "llama.cpp",
+        "context_tokens": 4096,
+        "schema_dialect": "json_schema_full",
+    }
+    anonymous = client.get("/health/").json()
+    assert "endpoint" not in anonymous["checks"]["backend"]
+    assert stub.count == 1
