@@ -109,7 +109,7 @@ class LLMStub:
         self.random = random.Random(seed)
         self.requests: list[dict] = []
         self.answers: list[str] = []
-        # Concurrency seen by the server: for ENRICHMENT_MAX_CONCURRENCY tests.
+        # Concurrency seen by the server.
         self.in_flight = 0
         self.max_in_flight = 0
         # Client port -> when its request came in, for the requests being answered: which
