@@ -23,7 +23,7 @@ from contextvars import ContextVar
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Sum
+from django.db.models import Subquery, Sum
 from django.utils import timezone
 
 from . import queue as delivery
@@ -90,14 +90,17 @@ def start_of_today(now: datetime | None = None) -> datetime:
     return now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
 
 
-def tokens_spent_today(person: int | None = None) -> int:
+def tokens_spent_today(owner_of: int | None = None) -> int:
     """Input + output tokens recorded in the run history since midnight UTC, of everyone
-    or of one person's notes."""
+    or of the person who owns note ``owner_of``."""
+    from notes.models import Note
+
     from .models import EnrichmentRun
 
     runs = EnrichmentRun.objects.filter(started_at__gte=start_of_today())
-    if person is not None:
-        runs = runs.filter(note__owner_id=person)
+    if owner_of is not None:
+        owner = Note.objects.filter(pk=owner_of).values("owner_id")[:1]
+        runs = runs.filter(note__owner_id=Subquery(owner))
     totals = runs.aggregate(i=Sum("input_tokens"), o=Sum("output_tokens"))
     return (totals["i"] or 0) + (totals["o"] or 0)
 
@@ -107,19 +110,19 @@ def seconds_until_midnight_utc(now: datetime | None = None) -> float:
     return max(1.0, (start_of_today(now) + timedelta(days=1) - now).total_seconds())
 
 
-# Whose note is being enriched: set by the pipeline around one enrichment, so that the
-# per-person quota applies without every enricher knowing about people.
-_person: ContextVar[int | None] = ContextVar("notesite_person", default=None)
+# The note being enriched: set by the pipeline around one enrichment, so that its owner's
+# quota applies without every enricher knowing about people.
+_note: ContextVar[int | None] = ContextVar("notesite_note", default=None)
 
 
 @contextmanager
-def spending_for(person: int | None):
-    """Charge provider calls made inside the block to ``person`` (a user id)."""
-    token = _person.set(person)
+def spending_for(note_id: int | None):
+    """Charge provider calls made inside the block to the owner of note ``note_id``."""
+    token = _note.set(note_id)
     try:
         yield
     finally:
-        _person.reset(token)
+        _note.reset(token)
 
 
 def check_spending(*, pending: int = 0, next_call: int = 0) -> None:
@@ -130,10 +133,10 @@ def check_spending(*, pending: int = 0, next_call: int = 0) -> None:
     ``next_call`` the input tokens the next call will send. What is left to overshoot is
     at most the reply of one call per worker.
     """
-    person = _person.get()
+    note = _note.get()
     limits = [(settings.ENRICHMENT_DAILY_TOKEN_BUDGET, None, "Daily token budget")]
-    if person is not None:
-        limits.append((settings.ENRICHMENT_PERSON_DAILY_TOKENS, person, "Your daily token quota"))
+    if note is not None:
+        limits.append((settings.ENRICHMENT_PERSON_DAILY_TOKENS, note, "Your daily token quota"))
     for limit, whose, label in limits:
         if not limit:
             continue

@@ -355,8 +355,7 @@ def run(note_id: int, job_id: str | None = None) -> str:
         if _reuse_stored_result(attempt, enricher):
             logger.info("Note %s: stored result reused", note_id, extra=log_extra)
             return "cached"
-        owner = Note.objects.filter(pk=note_id).values_list("owner_id", flat=True).first()
-        with limits.spending_for(owner):
+        with limits.spending_for(note_id):
             result = enricher.enrich(attempt.content)
     except (TransientEnrichmentError, RedisConnectionError, RedisTimeoutError) as exc:
         if not isinstance(exc, TransientEnrichmentError):
