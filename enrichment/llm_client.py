@@ -316,12 +316,12 @@ def _json(response: httpx.Response):
         return None
 
 
-def probe(base_url: str, model: str) -> dict:
+def probe(base_url: str, model: str) -> dict | None:
     """What the endpoint says about itself: ``server`` (llama.cpp, vllm, ollama or ""),
     ``context`` (tokens, 0 when unknown) and ``tokenize`` (1 when ``/tokenize`` counts).
 
     Each question is one short request; a server that does not answer it is simply not
-    that kind of server. Never raises for an HTTP or network failure.
+    that kind of server. None when the server cannot be reached at all; never raises.
     """
     found = {"server": "", "context": 0, "tokenize": 0}
     if is_openai(base_url):
@@ -347,6 +347,9 @@ def probe(base_url: str, model: str) -> dict:
             show = _json(http.post(f"{root}/api/show", json={"model": model}))
             if isinstance(show, dict) and ("model_info" in show or "parameters" in show):
                 found.update(server="ollama", context=_ollama_context(show))
+    except httpx.TransportError:
+        # Unreachable now: nothing learned, so the next note asks again.
+        return None
     except (httpx.HTTPError, ValueError, TypeError):
         pass
     return found

@@ -454,8 +454,9 @@ class OpenAIEnricher:
         facts = limits.profile(self.endpoint)
         if "server" not in facts:
             found = llm_client.probe(self.base_url, self.model)
-            limits.learn(self.endpoint, **found)
-            facts = {**facts, **{k: str(v) for k, v in found.items()}}
+            if found is not None:
+                limits.learn(self.endpoint, **found)
+                facts = {**facts, **{k: str(v) for k, v in found.items()}}
         return facts
 
     def _context(self) -> int:

@@ -866,3 +866,40 @@ def test_health_shows_the_learned_context_and_dialect_to_trusted_callers_only(
     anonymous = client.get("/health/").json()
     assert "endpoint" not in anonymous["checks"]["backend"]
     assert stub.count == 1
+
+
+def test_an_unreachable_server_teaches_nothing_so_the_next_note_asks_again(settings):
+    from enrichment import llm_client
+
+    with socket_closed_port() as port:
+        assert llm_client.probe(f"http://127.0.0.1:{port}/v1", "m") is None
+
+
+def socket_closed_port():
+    import contextlib
+    import socket
+
+    @contextlib.contextmanager
+    def closed():
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        yield port
+
+    return closed()
+
+
+def test_an_unexpected_error_is_stored_redacted(user, monkeypatch, settings):
+    from enrichment.enrichers.local import LocalEnricher
+
+    def explode(self, content, **context):
+        raise RuntimeError("lost redis://:hunter2pass@10.0.0.5:6379/0 with password=swordfish")
+
+    monkeypatch.setattr(LocalEnricher, "enrich", explode)
+    settings.ENRICHMENT_BACKEND = "local"
+    note = queued(user)
+    with pytest.raises(RuntimeError):
+        run_once(note)
+    note.refresh_from_db()
+    assert "hunter2pass" not in note.last_error
+    assert "swordfish" not in note.last_error
