@@ -377,7 +377,7 @@ def tokenize(base_url: str, server: str, model: str, text: str) -> int | None:
     """The exact token count of ``text`` by the server's own tokenizer, or None."""
     root = _server_root(base_url)
     if server == "llama.cpp":
-        payload = {"content": text, "add_special": False}
+        payload = {"content": text, "add_special": False, "parse_special": False}
     elif server == "vllm":
         payload = {"model": model, "prompt": text, "add_special_tokens": False}
     else:
