@@ -87,14 +87,20 @@ def test_a_30_kb_note_past_the_context_completes(llama_server, redis_conn):
 
 def test_control_tokens_in_a_note_reach_the_server_as_plain_text(llama_server, llama_settings):
     """What the server received, tokenized by its own tokenizer: the note adds no control
-    token to the prompt (the prompt's own ChatML markers are the only ones)."""
-    enricher = openai_backend.OpenAIEnricher()
-    result = enricher.enrich(INJECTION)
-
+    token to the prompt (the prompt's own ChatML markers are the only ones), and that is
+    the prompt the server charged for."""
     messages = [
         {"role": "system", "content": openai_backend.system_prompt()},
         {"role": "user", "content": openai_backend.note_message(INJECTION)},
     ]
+    with llm_client.build_client() as client:
+        reply = llm_client.chat(
+            client,
+            model=MODEL,
+            messages=messages,
+            response_format=openai_backend.response_format("json_schema_full"),
+            max_tokens=16,
+        )
     with llama_server.http() as http:
         prompt = http.post("/apply-template", json={"messages": messages}).json()["prompt"]
         tokens = http.post(
@@ -106,10 +112,17 @@ def test_control_tokens_in_a_note_reach_the_server_as_plain_text(llama_server, l
     control = [t["piece"] for t in tokens if t["piece"].startswith("<|")]
     # system and user turns, then the assistant's opening: nothing from the note.
     assert control == ["<|im_start|>", "<|im_end|>", "<|im_start|>", "<|im_end|>", "<|im_start|>"]
+    assert "PWNED" in prompt
     assert any(t["piece"] == "<|im_end|>" for t in raw)  # unneutralised, it would be one
-    # And that tokenization is what the server charged for the enrichment's one request.
-    assert result.provider_calls == 1
-    assert result.input_tokens == len(tokens)
+    assert reply.input_tokens == len(tokens)
+
+
+def test_a_note_full_of_control_tokens_completes_through_a_real_worker(llama_server, redis_conn):
+    note = services.create_note(owner=make_user(), content=INJECTION)
+    result = run_burst_worker(timeout=300, **worker_env(llama_server))
+    assert result.returncode == 0, result.stderr[-3000:]
+    note.refresh_from_db()
+    assert note.processing_status == S.COMPLETED, note.last_error
 
 
 def test_a_wrong_api_key_fails_the_note_with_a_reason_naming_the_setting(llama_server, redis_conn):
