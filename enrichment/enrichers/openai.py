@@ -2,15 +2,22 @@
 
 What it does for one note:
 
-1. Checks the daily token budget and the shared circuit breaker (both make the note wait
-   QUEUED instead of failing or using up a retry).
-2. Splits a note longer than ``ENRICHMENT_MAX_INPUT_TOKENS`` at paragraph, then sentence
-   boundaries; every part is enriched and the results are merged. Nothing is truncated.
-3. Asks for structured output (a strict JSON schema generated from
-   :class:`~enrichment.schema.Enrichment`); if the endpoint rejects that, JSON mode, then
-   plain instructions. What worked is remembered per endpoint and model.
-4. Parses leniently (code fences, ``<think>`` blocks, prose around the JSON), validates
-   against the schema and, if that fails, asks once more with the validation error.
+1. Learns what the endpoint is, once per endpoint and model: its context size (llama.cpp
+   ``/props``, vLLM ``/v1/models``, Ollama ``/api/show``, else
+   ``ENRICHMENT_MAX_INPUT_TOKENS``) and whether it counts tokens (``/tokenize``).
+2. Splits a note that does not fit one request at paragraph, then sentence boundaries;
+   every part is enriched and the results are merged. Nothing is truncated. A context
+   rejection splits smaller and tries again, within ``ENRICHMENT_MAX_CALLS_PER_NOTE``.
+3. Before every provider call, checks the daily budget, the person's quota, the call cap
+   and the shared circuit breaker (budget and breaker make the note wait QUEUED).
+4. Asks for structured output: the full JSON schema generated from
+   :class:`~enrichment.schema.Enrichment` for servers that enforce it with a grammar, the
+   strict subset for OpenAI; then JSON mode, then plain instructions, as the endpoint
+   rejects each. What worked is remembered per endpoint and model.
+5. Sends the note as data in its own message, with chat-template control sequences made
+   inert; parses leniently (code fences, ``<think>`` blocks, prose around the JSON),
+   validates and, if that fails, asks once more with the validation error.
+6. Redacts secrets from the output and from every error reason before they are stored.
 
 Every provider request is counted, and the tokens it used are reported even when the
 attempt fails (``exc.usage``), so the run history shows what each attempt cost.
