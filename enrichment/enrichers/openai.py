@@ -653,11 +653,8 @@ class OpenAIEnricher:
                     raise PermanentEnrichmentError(str(exc)) from None
                 logger.info("Endpoint rejected %s output; falling back to %s", mode, following[0])
                 mode = following[0]
-        if self.facts.get("mode") != mode:
-            # What worked is remembered (and shown on /health/ as the schema dialect).
-            self.facts["mode"] = mode
-            with contextlib.suppress(RedisError):
-                limits.remember_mode(self.endpoint, mode)
+                self._remember_mode(mode)
+        self._remember_mode(mode)
         if reply.refusal:
             raise PermanentEnrichmentError(
                 f"The model refused to enrich this note: {reply.refusal[:300]}"
@@ -671,6 +668,13 @@ class OpenAIEnricher:
                 f"{reply.finish_reason or 'unknown'}); it will be asked again."
             )
         return reply
+
+    def _remember_mode(self, mode: str) -> None:
+        """What the endpoint takes is remembered (and shown on /health/ as the dialect)."""
+        if self.facts.get("mode") != mode:
+            self.facts["mode"] = mode
+            with contextlib.suppress(RedisError):
+                limits.remember_mode(self.endpoint, mode)
 
     def _call(self, messages: list[dict], mode: str, usage: Usage) -> llm_client.Reply:
         sent = sum(self._count(m["content"]) for m in messages)
