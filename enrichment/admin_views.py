@@ -24,7 +24,7 @@ from notes.bulk import iter_ids
 from notes.models import Note
 from notes.status import STATUS_COLOURS, ProcessingStatus
 
-from . import health
+from . import health, limits
 from .models import EnrichmentRun, RunOutcome
 
 S = ProcessingStatus
@@ -127,8 +127,8 @@ def duration_figures(now) -> dict:
 
 
 def tokens_today(now) -> dict:
-    """Tokens used since local midnight (TIME_ZONE)."""
-    midnight = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
+    """Tokens used since midnight UTC: the day the daily budget counts."""
+    midnight = limits.start_of_today(now)
     totals = EnrichmentRun.objects.filter(started_at__gte=midnight).aggregate(
         input=Sum("input_tokens"), output=Sum("output_tokens"), calls=Sum("provider_calls")
     )

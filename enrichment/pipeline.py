@@ -28,7 +28,9 @@ from notes import delivery, tagging
 from notes.models import Note
 from notes.services import deliver, transition
 from notes.status import ProcessingStatus
+from notesite.logs import redact
 
+from . import limits
 from .enrichers import get_enricher
 from .enrichers.local import text_stats
 from .errors import (
@@ -149,7 +151,8 @@ def _reconnecting(write):
 
 
 def _reason(exc: BaseException) -> str:
-    text = str(exc) or type(exc).__name__
+    # Reasons are stored and shown to people: nothing secret an exception carried.
+    text = redact(str(exc)) or type(exc).__name__
     return text[:MAX_ERROR_LENGTH]
 
 
@@ -334,9 +337,10 @@ def run(note_id: int, job_id: str | None = None) -> str:
         if _reuse_stored_result(attempt, enricher):
             logger.info("Note %s: stored result reused", note_id, extra=log_extra)
             return "cached"
-        result = enricher.enrich(
-            attempt.content, vocabulary=context.vocabulary, language=context.language
-        )
+        with limits.spending_for(note_id):
+            result = enricher.enrich(
+                attempt.content, vocabulary=context.vocabulary, language=context.language
+            )
     except (TransientEnrichmentError, RedisConnectionError, RedisTimeoutError) as exc:
         if not isinstance(exc, TransientEnrichmentError):
             # The provider limits (budget, breaker, concurrency) live in Redis: an outage

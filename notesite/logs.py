@@ -35,8 +35,9 @@ _KEY_VALUE = re.compile(
     r"[^\s\"'&,;]+",
     re.I,
 )
-# Provider API keys look like sk-..., sk-proj-...: recognisable even without a label.
-_API_KEY = re.compile(r"\bsk-[A-Za-z0-9_-]{8,}")
+# Provider API keys look like sk-..., sk-proj-...: recognisable even without a label, and
+# in the masked form providers echo back (sk-test***7890).
+_API_KEY = re.compile(r"\bsk-[A-Za-z0-9_*-]{8,}")
 # Every value of a URL's query string: a link or a probe can carry a token under any name.
 _QUERY_VALUE = re.compile(r"(?P<prefix>(?:\?|&)[^=&\s#?]+=)(?!\[redacted\])[^&\s#\"']+")
 # Environment variables whose values must never be written out, wherever they appear.

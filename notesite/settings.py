@@ -300,10 +300,12 @@ ENRICHMENT_TIMEOUT = env_float("ENRICHMENT_TIMEOUT", 300, minimum=1)
 ENRICHMENT_MAX_INPUT_TOKENS = env_int("ENRICHMENT_MAX_INPUT_TOKENS", 6000, minimum=200)
 # Output language (e.g. "en", "French"); empty = the note's own language.
 ENRICHMENT_LANGUAGE = env.str("ENRICHMENT_LANGUAGE", default="").strip()
-# Concurrent provider calls across all workers (0 = unlimited).
-ENRICHMENT_MAX_CONCURRENCY = env_int("ENRICHMENT_MAX_CONCURRENCY", 0, minimum=0)
 # Input + output tokens allowed per UTC day (0 = unlimited); then notes wait, queued.
+# Checked before every provider call, for everyone and for each person.
 ENRICHMENT_DAILY_TOKEN_BUDGET = env_int("ENRICHMENT_DAILY_TOKEN_BUDGET", 0, minimum=0)
+ENRICHMENT_PERSON_DAILY_TOKENS = env_int("ENRICHMENT_PERSON_DAILY_TOKENS", 0, minimum=0)
+# Provider calls one note may make (its parts, merges and repairs); past it the note fails.
+ENRICHMENT_MAX_CALLS_PER_NOTE = env_int("ENRICHMENT_MAX_CALLS_PER_NOTE", 20, minimum=1)
 # Circuit breaker: after this many consecutive transient provider failures (all workers
 # together), calls pause for the cool-down instead of burning every note's retries.
 ENRICHMENT_BREAKER_THRESHOLD = env_int("ENRICHMENT_BREAKER_THRESHOLD", 5, minimum=1)
@@ -476,8 +478,10 @@ LOGIN_REDIRECT_URL = "notes:list"
 LOGOUT_REDIRECT_URL = "login"
 # Open sign-up at /accounts/signup/; off by default: staff create accounts in the admin.
 ALLOW_SIGNUP = env_bool("ALLOW_SIGNUP", False)
-# Largest note content accepted from a person, in bytes of UTF-8 (default 1 MiB).
-NOTE_MAX_LENGTH = env_int("NOTE_MAX_LENGTH", 1024 * 1024, minimum=1)
+# Largest note content accepted from a person, in bytes of UTF-8. 100 KB is about 50
+# pages of prose: a few provider calls with an 8k-token local model, one with a large
+# hosted one, well inside ENRICHMENT_MAX_CALLS_PER_NOTE.
+NOTE_MAX_LENGTH = env_int("NOTE_MAX_LENGTH", 100_000, minimum=1)
 # A form-encoded body can be three times the text it carries (%XX per non-ASCII byte).
 # Leave room for a note twice the limit so that an over-long note comes back as a form
 # error with the text kept, instead of Django refusing to read the request at all.

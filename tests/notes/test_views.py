@@ -337,7 +337,7 @@ def test_content_over_the_limit_is_an_error_naming_the_limit(client_of, user, se
 
 
 def test_twice_the_default_limit_is_still_a_form_error_not_a_refused_request(client_of, user):
-    typed = "é" * settings.NOTE_MAX_LENGTH  # 2 MiB of UTF-8, 6 MiB once form-encoded
+    typed = "é" * settings.NOTE_MAX_LENGTH  # twice the limit in UTF-8, 6 times form-encoded
     # Encoded the way a browser submits the form (not the test client's multipart).
     response = client_of(user).post(
         "/notes/new/",
@@ -345,12 +345,12 @@ def test_twice_the_default_limit_is_still_a_form_error_not_a_refused_request(cli
         content_type="application/x-www-form-urlencoded",
     )
     assert response.status_code == 200
-    assert "the limit is 1.0\xa0MB (1,048,576 bytes)" in response.content.decode()
+    assert "the limit is 97.7\xa0KB (100,000 bytes)" in response.content.decode()
     assert Note.objects.count() == 0
 
 
 def test_content_at_the_default_limit_is_accepted(client_of, user, fake_redis):
-    assert settings.NOTE_MAX_LENGTH == 1024 * 1024
+    assert settings.NOTE_MAX_LENGTH == 100_000
     content = "a" * settings.NOTE_MAX_LENGTH
     response = client_of(user).post("/notes/new/", {"content": content})
     assert response.status_code == 302
