@@ -32,7 +32,6 @@ from notesite.logs import redact
 
 from . import limits
 from .enrichers import get_enricher
-from .enrichers.local import text_stats
 from .errors import (
     BudgetExhausted,
     InvalidEnrichmentError,
@@ -41,6 +40,7 @@ from .errors import (
 )
 from .models import EnrichmentRun, RunOutcome
 from .schema import stored_form
+from .text.words import text_stats
 
 logger = logging.getLogger(__name__)
 

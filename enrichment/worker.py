@@ -31,6 +31,7 @@ from rq.worker import HerokuWorker
 # Imported in the worker, before any fork, so that each work horse inherits the job, the
 # pipeline and the enrichers instead of importing them again.
 from enrichment import jobs  # noqa: F401
+from enrichment.enrichers import local
 
 # An idle worker blocks on its queues for worker_ttl - 15 s between heartbeats: 45 s, so
 # that it is listed again within a minute of a Redis restart.
@@ -44,6 +45,10 @@ class NoteWorker(HerokuWorker):
         # rqworker always passes --worker-ttl (420 by default): cap it, see WORKER_TTL.
         self.worker_ttl = min(self.worker_ttl, WORKER_TTL)
         self.imminent_shutdown_delay = settings.ENRICHMENT_SHUTDOWN_GRACE
+        # Every job runs in a horse forked from this process: the offline enricher's models
+        # (language identification, the Chinese dictionary), loaded here once, are shared
+        # by every horse instead of costing each note about a second to load again.
+        local.warm_up()
 
     def get_heartbeat_ttl(self, job, working_time: float = 0.0) -> int:
         """The started-registry TTL: ``WORKER_LIVENESS_TTL`` instead of RQ's interval + 60 s."""

@@ -27,7 +27,6 @@ from enrichment.text import actions, keyphrases, language, markup, words
 
 from . import EnrichmentResult
 
-WORDS_PER_MINUTE = 200
 MAX_SUMMARY_SENTENCES = 3
 MAX_SUMMARY_CHARS = 600
 MAX_TAGS = 5
@@ -187,11 +186,3 @@ def warm_up() -> None:
     """Load every model now rather than on the first note of each language."""
     language.load_model()
     words.phrase_runs("模型加载", "zh")
-
-
-def text_stats(content: str) -> dict:
-    count = words.count_words(content)
-    return {
-        "word_count": count,
-        "reading_time_minutes": max(1, round(count / WORDS_PER_MINUTE)) if count else 0,
-    }

@@ -232,3 +232,16 @@ def count_words(text: str) -> int:
     """Words for reading time: space-separated words, or characters for Chinese/Japanese."""
     han = len(re.findall(r"[\u3040-\u30ff\u4e00-\u9fff]", text))
     return len(WORD_RE.findall(re.sub(r"[\u3040-\u30ff\u4e00-\u9fff]", " ", text))) + han // 2
+
+
+# Reading speed for the reading-time estimate, in words per minute.
+WORDS_PER_MINUTE = 200
+
+
+def text_stats(content: str) -> dict:
+    """Word count and reading time: facts about the text, whichever enricher ran."""
+    count = count_words(content)
+    return {
+        "word_count": count,
+        "reading_time_minutes": max(1, round(count / WORDS_PER_MINUTE)) if count else 0,
+    }

@@ -75,6 +75,6 @@ def test_the_bench_command_prints_every_row_and_cleans_up_after_itself():
         if line.startswith("pages ") and "n/a (not built)" not in line:
             assert "median" in line and " SQL" in line, line
     # The admin action really queued every note of the bench database.
-    assert "200 jobs on the queue" in table
+    assert "200 notes queued" in table
     _, name = environment.bench_database(connection.settings_dict)
     assert not bench_database_exists(name)

@@ -92,12 +92,16 @@ def test_the_web_healthcheck_probes_a_url_the_project_serves():
     assert resolve(healthcheck.DEFAULT_PATH).url_name == "health-live"
 
 
-def test_the_worker_listens_to_both_queues_main_first_with_the_scheduler():
+def test_the_worker_names_every_queue_it_serves_maintenance_and_main_first():
     subcommand, args = manage_command(service("worker")["command"])
     assert subcommand == "rqworker"
     assert "--with-scheduler" in args
     queues = [arg for arg in args if not arg.startswith("-")]
-    assert queues == [settings.ENRICHMENT_QUEUE, settings.ENRICHMENT_BULK_QUEUE]
+    assert queues == [
+        settings.ENRICHMENT_MAINTENANCE_QUEUE,
+        settings.ENRICHMENT_QUEUE,
+        settings.ENRICHMENT_BULK_QUEUE,
+    ]
     assert set(queues) <= set(settings.RQ_QUEUES)
 
 

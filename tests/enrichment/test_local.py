@@ -3,7 +3,7 @@
 import pytest
 
 from benchmarks.local_enricher import forbidden, measure
-from enrichment.enrichers.local import LocalEnricher, text_stats
+from enrichment.enrichers.local import LocalEnricher
 from enrichment.errors import PermanentEnrichmentError
 from enrichment.text import language, words
 from enrichment.text.language import detect_language
@@ -221,7 +221,7 @@ def test_it_is_deterministic():
 
 
 def test_word_count_and_reading_time():
-    assert text_stats("word " * 450) == {"word_count": 450, "reading_time_minutes": 2}
+    assert words.text_stats("word " * 450) == {"word_count": 450, "reading_time_minutes": 2}
 
 
 def test_a_note_without_words_cannot_be_enriched():

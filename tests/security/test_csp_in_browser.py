@@ -49,7 +49,7 @@ def test_no_page_violates_the_policy(page, live_server, redis_conn, settings):
         visit(page, violations, path)
     log_in(page, "owner")
     response = visit(page, violations, "/notes/")
-    assert "script-src 'self' 'nonce-" in response.headers["content-security-policy"]
+    assert "script-src 'self';" in response.headers["content-security-policy"]
     for path in (
         "/notes/?q=milk",
         "/notes/new/",
