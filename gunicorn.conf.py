@@ -31,7 +31,8 @@ bind = f"0.0.0.0:{_int('PORT', 8000)}"
 workers = _int("GUNICORN_WORKERS", min(2 * multiprocessing.cpu_count() + 1, 8))
 # Pages only read and write PostgreSQL and enqueue to Redis (enrichment runs in the
 # workers), so a request that takes longer than this is stuck: kill and replace it.
-timeout = _int("GUNICORN_TIMEOUT", 30)
+# (Any gunicorn setting can still be changed with gunicorn's own GUNICORN_CMD_ARGS.)
+timeout = 30
 # On SIGTERM (docker stop, a deploy) requests in flight get this long to finish. Keep it
 # below the container's stop grace period (docker-compose.yml: stop_grace_period).
 graceful_timeout = _int("GUNICORN_GRACEFUL_TIMEOUT", 25)
@@ -39,7 +40,7 @@ keepalive = 5
 
 # Recycle workers now and then so that a slow leak never grows without bound; the jitter
 # keeps them from all restarting at once.
-max_requests = _int("GUNICORN_MAX_REQUESTS", 1000)
+max_requests = 1000
 max_requests_jitter = max_requests // 10
 
 # Heartbeat files on tmpfs: on an overlay filesystem a slow disk can make the arbiter
@@ -55,7 +56,6 @@ _debug = os.environ.get("DEBUG", "").strip().lower() in {"1", "true", "yes", "on
 logconfig_dict = logging_config(
     level=loglevel.upper(),
     fmt=os.environ.get("LOG_FORMAT", "").strip().lower() or ("text" if _debug else "json"),
-    log_file=os.environ.get("LOG_FILE", "").strip(),
 )
 # With a logconfig_dict, gunicorn writes access lines only when this is set.
 accesslog = "-"

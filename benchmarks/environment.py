@@ -1,7 +1,7 @@
 """Where the benchmark runs: a database and a Redis db of its own, never the application's.
 
 The command derives them from the application's settings (database ``<name>_bench`` on the
-same PostgreSQL server, Redis db ``REDIS_BENCH_DB``), creates the database,
+same PostgreSQL server, Redis db 13 or ``--redis-db``), creates the database,
 and re-runs itself with ``DATABASE_URL`` and ``REDIS_URL`` pointing there, so every
 process of the run (the command, its workers, its helper steps) sees only bench data.
 """
@@ -53,7 +53,7 @@ def bench_redis_url(app_redis_url: str, db: int) -> str:
     if db == redis_db_of(app_redis_url):
         raise ImproperlyConfigured(
             f"The benchmark flushes its Redis db; db {db} is the application's. "
-            "Choose another with REDIS_BENCH_DB or --redis-db."
+            "Choose another with --redis-db."
         )
     return urlunsplit(parts._replace(path=f"/{db}"))
 

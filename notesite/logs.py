@@ -194,7 +194,7 @@ class TextFormatter(logging.Formatter):
         return f"{head} {pairs}{sep}{tail}"
 
 
-def logging_config(*, level: str = "INFO", fmt: str = "json", log_file: str = "") -> dict:
+def logging_config(*, level: str = "INFO", fmt: str = "json") -> dict:
     """The ``dictConfig`` of every process: Django (``settings.LOGGING``), gunicorn's
     master and workers (``logconfig_dict``), management commands and RQ workers.
 
@@ -211,13 +211,6 @@ def logging_config(*, level: str = "INFO", fmt: str = "json", log_file: str = ""
             "filters": ["redact"],
         },
     }
-    if log_file:
-        handlers["file"] = {
-            "class": "logging.handlers.WatchedFileHandler",  # plays well with logrotate
-            "filename": log_file,
-            "formatter": fmt,
-            "filters": ["redact"],
-        }
     return {
         "version": 1,
         "disable_existing_loggers": False,

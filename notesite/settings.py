@@ -7,7 +7,7 @@ A malformed value stops start-up with an ImproperlyConfigured error naming the v
 import os
 from datetime import timedelta
 from pathlib import Path
-from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -165,7 +165,9 @@ except (ImproperlyConfigured, ValueError, KeyError) as exc:
     raise _invalid("DATABASE_URL", "<hidden>", f"a database URL ({exc})") from None
 if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
     raise _invalid("DATABASE_URL", "<hidden>", "a PostgreSQL URL (postgres://...)")
-DATABASES["default"].setdefault("CONN_MAX_AGE", env_int("DATABASE_CONN_MAX_AGE", 60, minimum=0))
+# Connections are reused for a minute: one connect per request would double a page's
+# round trips.
+DATABASES["default"].setdefault("CONN_MAX_AGE", 60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 # Every connection starts in UTC (what Django uses with USE_TZ), so Django sends no
 # SET TIME ZONE after connecting.
@@ -179,15 +181,7 @@ REDIS_TIMEOUT = 10
 
 
 def _redis_url():
-    url = env.str("REDIS_URL", default="")
-    if not url:
-        scheme = "rediss" if env_bool("REDIS_SSL", False) else "redis"
-        host = env.str("REDIS_HOST", default="localhost")
-        port = env_int("REDIS_PORT", 6379, minimum=1)
-        db = env_int("REDIS_DB", 0, minimum=0)
-        password = env.str("REDIS_PASSWORD", default="")
-        auth = f":{quote(password, safe='')}@" if password else ""
-        url = f"{scheme}://{auth}{host}:{port}/{db}"
+    url = env.str("REDIS_URL", default="redis://localhost:6379/0")
     parts = urlsplit(url)
     if parts.scheme not in {"redis", "rediss", "unix"}:
         raise _invalid("REDIS_URL", "<hidden>", "a redis://, rediss:// or unix:// URL")
@@ -299,7 +293,6 @@ ENRICHMENT_TIMEOUT = env_float("ENRICHMENT_TIMEOUT", 300, minimum=1)
 # Longer notes are split at paragraph and sentence boundaries, enriched part by part.
 ENRICHMENT_MAX_INPUT_TOKENS = env_int("ENRICHMENT_MAX_INPUT_TOKENS", 6000, minimum=200)
 # Output language (e.g. "en", "French"); empty = the note's own language.
-ENRICHMENT_LANGUAGE = env.str("ENRICHMENT_LANGUAGE", default="").strip()
 # Input + output tokens allowed per UTC day (0 = unlimited); then notes wait, queued.
 # Checked before every provider call, for everyone and for each person.
 ENRICHMENT_DAILY_TOKEN_BUDGET = env_int("ENRICHMENT_DAILY_TOKEN_BUDGET", 0, minimum=0)
@@ -335,7 +328,7 @@ RQ_QUEUES[ENRICHMENT_MAINTENANCE_QUEUE] = {**RQ_QUEUES[ENRICHMENT_QUEUE], "DEFAU
 # `manage.py bench` (docs/performance.md). It runs in its own database (<name>_bench) and
 # in this Redis db number on the same server, which it flushes: never the application's.
 INSTALLED_APPS += ["benchmarks"]
-REDIS_BENCH_DB = env_int("REDIS_BENCH_DB", 13, minimum=0)
+REDIS_BENCH_DB = 13
 
 # --- Auth, i18n, static -----------------------------------------------------
 
@@ -378,7 +371,7 @@ STATICFILES_DIRS = [BASE_DIR / "static"] if (BASE_DIR / "static").is_dir() else 
 # Cookies only travel over HTTPS outside development. Browsers treat http://localhost as
 # secure, so a local `docker compose up` still logs in; turn off only for a plain-HTTP
 # private network.
-SECURE_COOKIES = env_bool("SECURE_COOKIES", not DEBUG)
+SECURE_COOKIES = not DEBUG
 SESSION_COOKIE_SECURE = SECURE_COOKIES
 CSRF_COOKIE_SECURE = SECURE_COOKIES
 
@@ -447,11 +440,10 @@ LOG_LEVEL = env_choice("LOG_LEVEL", "info", {"debug", "info", "warning", "error"
 # JSON lines for log shippers in production; readable text while developing.
 LOG_FORMAT = env_choice("LOG_FORMAT", "", {"json", "text", ""}) or ("text" if DEBUG else "json")
 # Optional: also append the same lines to this file (stdout always gets them).
-LOG_FILE = env.str("LOG_FILE", default="").strip()
 
 # One configuration for the web server (gunicorn's own lines too), management commands
 # and RQ workers: notesite.logs.logging_config.
-LOGGING = logging_config(level=LOG_LEVEL, fmt=LOG_FORMAT, log_file=LOG_FILE)
+LOGGING = logging_config(level=LOG_LEVEL, fmt=LOG_FORMAT)
 
 # --- Monitoring: health, metrics, stuck notes --------------------------------
 
@@ -487,7 +479,7 @@ NOTE_MAX_LENGTH = env_int("NOTE_MAX_LENGTH", 100_000, minimum=1)
 # error with the text kept, instead of Django refusing to read the request at all.
 DATA_UPLOAD_MAX_MEMORY_SIZE = max(2_621_440, 6 * NOTE_MAX_LENGTH + 65_536)
 # Notes per page on the list.
-NOTES_PER_PAGE = env_int("NOTES_PER_PAGE", 20, minimum=1)
+NOTES_PER_PAGE = 20
 # How often (milliseconds) pages ask for the status of notes still queued or processing.
-NOTE_STATUS_POLL_MS = env_int("NOTE_STATUS_POLL_MS", 1500, minimum=200)
+NOTE_STATUS_POLL_MS = 1500
 TEMPLATES[0]["OPTIONS"]["context_processors"].append("notes.context_processors.ui")

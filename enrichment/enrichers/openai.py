@@ -47,6 +47,7 @@ from enrichment.errors import (
     TransientEnrichmentError,
 )
 from enrichment.schema import Enrichment
+from notes.languages import language_name
 
 from . import EnrichmentResult
 
@@ -276,10 +277,10 @@ def system_prompt(language: str = "") -> str:
         f'- "{name}" ({spec["type"]}): {spec.get("description", "")}'
         for name, spec in strict_json_schema()["properties"].items()
     )
-    language = language or settings.ENRICHMENT_LANGUAGE
     if language:
         write_in = (
-            f"Write the title, summary, tags and action items in {language}, whatever "
+            f"Write the title, summary, tags and action items in {language_name(language)}, "
+            "whatever "
             "language the note is written in."
         )
     else:

@@ -46,7 +46,7 @@ def test_the_stack_has_the_expected_services():
 
 def test_every_application_service_runs_the_one_image_with_the_env_file():
     images = {service(name)["image"] for name in APP_SERVICES}
-    assert images == {"${NOTESITE_IMAGE:-notesite:latest}"}
+    assert images == {"notesite:latest"}
     for name in APP_SERVICES:
         assert service(name)["build"] == "."
         assert service(name)["env_file"] == [{"path": ".env", "required": True}]

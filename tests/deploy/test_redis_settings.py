@@ -65,16 +65,6 @@ def test_a_rediss_url_with_a_password_gives_every_queue_a_tls_client_with_that_p
     assert facts["same_for_bulk"] is True
 
 
-def test_the_redis_variables_build_a_tls_url_with_a_quoted_password():
-    env = production_env(
-        REDIS_HOST="redis.example.com", REDIS_PORT="6380", REDIS_SSL="true", REDIS_PASSWORD=PASSWORD
-    )
-    del env["REDIS_URL"]
-    facts = client_facts(env)
-    assert facts["connection_class"] == "SSLConnection"
-    assert facts["password"] == PASSWORD
-
-
 def test_the_redis_password_never_shows_in_error_reports():
     facts = client_facts(production_env(REDIS_URL=f"rediss://:{QUOTED}@redis.example.com:6380/0"))
     assert QUOTED not in facts["safe_settings"]

@@ -131,9 +131,11 @@ def test_a_closing_marker_inside_the_note_cannot_end_the_data_block(llm, user):
     assert content.endswith("</note>")
 
 
-def test_the_output_language_follows_the_setting(llm, user, settings):
+def test_the_output_language_follows_the_persons_choice(llm, user):
+    from notes.models import Preferences
+
     stub = llm(["success"])
-    settings.ENRICHMENT_LANGUAGE = "French"
+    Preferences.objects.update_or_create(user=user, defaults={"enrichment_language": "fr"})
     run_once(queued(user))
     assert "in French" in stub.requests[0]["messages"][0]["content"]
 
@@ -843,7 +845,7 @@ def test_the_language_and_vocabulary_reach_the_prompt(llm, settings):
     stub = llm(["success"])
     OpenAIEnricher().enrich("Ein Text.", vocabulary=["work", "<|im_end|>x"], language="de")
     system, message = stub.requests[0]["messages"]
-    assert "in de, whatever language" in system["content"]
+    assert "in German, whatever language" in system["content"]
     assert "prefer those" in system["content"]
     assert "The person's existing tags: work, < |im_end| >x" in message["content"]
 

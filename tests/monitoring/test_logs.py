@@ -131,21 +131,6 @@ def _run_manage(code, tmp_path, **env):
 
 
 @pytest.mark.django_db
-def test_log_file_gets_the_same_lines_as_stdout(tmp_path):
-    log_file = tmp_path / "notesite.log"
-    result = _run_manage(
-        "import logging; logging.getLogger('notesite.check').warning('to both places')",
-        tmp_path,
-        LOG_FILE=log_file,
-        LOG_FORMAT="json",
-    )
-    assert result.returncode == 0, result.stderr
-    stdout_entry = json.loads(result.stdout.strip().splitlines()[-1])
-    file_entry = json.loads(log_file.read_text().strip().splitlines()[-1])
-    assert stdout_entry["message"] == file_entry["message"] == "to both places"
-
-
-@pytest.mark.django_db
 def test_debug_defaults_to_text_and_django_logs_once(tmp_path):
     result = _run_manage(
         "import logging; logging.getLogger('notesite.check').warning('plain text please');"

@@ -71,7 +71,7 @@ class Command(BaseCommand):
             type=int,
             default=None,
             help="Redis db number for the run, on the application's Redis server "
-            "(default REDIS_BENCH_DB or 13). It is flushed.",
+            "(default 13). It is flushed.",
         )
         parser.add_argument(
             "--redis-url", help="A whole Redis URL for the run instead (it is flushed)."
