@@ -341,11 +341,23 @@ def run(note_id: int, job_id: str | None = None) -> str:
             result = enricher.enrich(
                 attempt.content, vocabulary=context.vocabulary, language=context.language
             )
-    except (TransientEnrichmentError, RedisConnectionError, RedisTimeoutError) as exc:
-        if not isinstance(exc, TransientEnrichmentError):
-            # The provider limits (budget, breaker, concurrency) live in Redis: an outage
-            # is a transient fault, not a broken note. The retry's enqueue may fail too;
-            # the reaper then delivers it once retry_at has passed.
+    except (
+        TransientEnrichmentError,
+        RedisConnectionError,
+        RedisTimeoutError,
+        OperationalError,
+        InterfaceError,
+    ) as exc:
+        if isinstance(exc, OperationalError | InterfaceError):
+            # The person's choices and the spending checks read the database between the
+            # claim and the store: a connection lost there is a transient fault too. The
+            # retry is written on a fresh connection.
+            connection.close()
+            exc = TransientEnrichmentError(f"Database unreachable: {type(exc).__name__}")
+        elif not isinstance(exc, TransientEnrichmentError):
+            # The provider limits (budget, breaker) live in Redis: an outage is a transient
+            # fault, not a broken note. The retry's enqueue may fail too; the reaper then
+            # delivers it once retry_at has passed.
             exc = TransientEnrichmentError(f"Redis unreachable: {type(exc).__name__}")
         logger.warning("Note %s: transient failure: %s", note_id, _reason(exc), extra=log_extra)
         outcome = _schedule_retry(attempt, exc)
@@ -389,7 +401,7 @@ def run(note_id: int, job_id: str | None = None) -> str:
         # belongs to an old version and is dropped; the newer request is already queued.
         logger.info("Note %s: result superseded, not stored", note_id, extra=log_extra)
         return "superseded"
-    tagging.merge_suggestions(note_id)
+    _reconnecting(lambda: tagging.merge_suggestions(note_id))
     logger.info("Note %s enriched in %d ms", note_id, duration_ms, extra=log_extra)
     return "completed"
 

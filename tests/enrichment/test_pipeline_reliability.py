@@ -78,3 +78,24 @@ def test_a_worker_shutting_down_gives_the_note_back_to_the_queue(user, monkeypat
     run = EnrichmentRun.objects.get(note=note)
     assert run.outcome == RunOutcome.ABANDONED
     assert run.error_kind == "shutdown"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_connection_lost_while_reading_the_persons_choices_is_retried_not_an_error(
+    user, monkeypatch, fake_redis
+):
+    from django.db import OperationalError
+
+    from notes import tagging
+
+    note = queued_note(user)
+
+    def connection_killed(note_id):
+        raise OperationalError("terminating connection due to administrator command")
+
+    monkeypatch.setattr(tagging, "enrichment_context", connection_killed)
+    assert pipeline.run(note.pk, "job-1") == "retry"
+    note.refresh_from_db()
+    assert note.processing_status == S.QUEUED
+    assert note.retry_at is not None
+    assert "Database unreachable" in note.last_error
