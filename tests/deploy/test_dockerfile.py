@@ -70,7 +70,7 @@ def test_the_image_starts_the_same_web_server_as_compose():
 
 def test_the_build_context_leaves_out_secrets_and_local_state():
     ignored = set((ROOT / ".dockerignore").read_text().split())
-    assert {".env", ".git", ".venv/", ".dev-postgres/", ".dev-admin-password"} <= ignored
+    assert {".env", ".git", ".venv", ".dev-postgres/", ".dev-admin-password"} <= ignored
     assert {"staticfiles/", "devservices/", "requirements-dev.txt"} <= ignored
     # Whatever .dockerignore says, the files the image needs are still there.
     for needed in ("requirements.txt", "manage.py", "gunicorn.conf.py"):
