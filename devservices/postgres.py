@@ -2,7 +2,8 @@
 
 The wheel ships PostgreSQL's own binaries for Linux (x86_64, aarch64), macOS (arm64) and
 Windows, so a fresh machine with only Python runs the same engine as production. The server
-listens on loopback only, on a port of its own, with trust authentication.
+listens on loopback only (or on the one address given as ``host``, for a simulated host of
+its own), on a port of its own, with trust authentication.
 
 A data directory that still holds a live server (a crashed `make run`, say) is reused; a
 stale lock file is replaced by PostgreSQL itself when it starts.
@@ -47,8 +48,9 @@ def _free_port() -> int:
 class EmbeddedPostgres:
     """One PostgreSQL server over ``directory``; ``start()`` returns its DATABASE_URL."""
 
-    def __init__(self, directory: str | Path, *, throwaway: bool = False):
+    def __init__(self, directory: str | Path, *, throwaway: bool = False, host: str = "127.0.0.1"):
         self.directory = Path(directory).resolve()
+        self.host = host
         self.data = self.directory / "data"
         self.throwaway = throwaway
         self.port: int | None = None
@@ -56,7 +58,7 @@ class EmbeddedPostgres:
 
     @property
     def url(self) -> str:
-        return f"postgres://postgres@127.0.0.1:{self.port}/{DATABASE}"
+        return f"postgres://postgres@{self.host}:{self.port}/{DATABASE}"
 
     def _run(self, tool: str, *args: str, **kwargs) -> subprocess.CompletedProcess:
         command = [str(_binaries() / tool), *args]
@@ -98,7 +100,7 @@ class EmbeddedPostgres:
         return (pid, port) if _alive(pid) else None
 
     def _answers(self, port: int) -> bool:
-        ready = self._run("pg_isready", "-q", "-h", "127.0.0.1", "-p", str(port))
+        ready = self._run("pg_isready", "-q", "-h", self.host, "-p", str(port))
         return ready.returncode == 0
 
     def _running_port(self, timeout: float = 0) -> int | None:
@@ -134,7 +136,7 @@ class EmbeddedPostgres:
         self.port = self._running_port(timeout)
         if self.port is None:
             self.port = _free_port()
-            options = f"-h 127.0.0.1 -p {self.port} -k ''"
+            options = f"-h {self.host} -p {self.port} -k ''"
             if self.throwaway:  # test data need not survive a crash; skip the flushes
                 options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
             log = self.directory / "postgres.log"
@@ -156,7 +158,7 @@ class EmbeddedPostgres:
         while True:
             try:
                 with psycopg.connect(
-                    f"postgresql://postgres@127.0.0.1:{self.port}/postgres", autocommit=True
+                    f"postgresql://postgres@{self.host}:{self.port}/postgres", autocommit=True
                 ) as conn:
                     exists = conn.execute(
                         "SELECT 1 FROM pg_database WHERE datname = %s", [DATABASE]
