@@ -10,6 +10,7 @@ stale lock file is replaced by PostgreSQL itself when it starts.
 """
 
 import importlib.util
+import ipaddress
 import os
 import shutil
 import socket
@@ -133,6 +134,10 @@ class EmbeddedPostgres:
             )
             if done.returncode:
                 raise RuntimeError(f"initdb failed: {done.stderr.strip()}")
+            if not ipaddress.ip_address(self.host).is_loopback:
+                # initdb trusts loopback only; a simulated host trusts its own subnet.
+                with open(self.data / "pg_hba.conf", "a") as hba:
+                    hba.write("host all all samenet trust\n")
         self.port = self._running_port(timeout)
         if self.port is None:
             self.port = _free_port()
