@@ -25,7 +25,7 @@ PROFILES = {
         "latency_ms": 1000,
         "latency_notes": 50,
         "workers": "8,32",
-        "jobs_per_worker": 4,
+        "jobs_per_worker": 8,
         "overhead_jobs": 400,
         "repeats": 20,
         "drain_workers": 8,
