@@ -313,6 +313,44 @@ def overhead(cfg: Config, owner) -> list[Row]:
     ]
 
 
+def openai_cpu(cfg: Config, owner) -> list[Row]:
+    """CPU per note through the real openai backend (the official client, HTTP to the
+    loopback LLM stub answering at once): what a host spends per note besides waiting."""
+    from tests.support.llm_stub import LLMStub
+
+    count = max(cfg.overhead_jobs // 10, 5)
+    with (
+        LLMStub(delay=0) as stub,
+        WorkerPool(
+            1,
+            worker_class=cfg.worker_class,
+            forked=False,
+            ENRICHMENT_BACKEND="openai",
+            OPENAI_BASE_URL=stub.base_url,
+            OPENAI_API_KEY="sk-bench-stub",
+            OPENAI_MODEL="stub-model",
+        ) as pool,
+    ):
+        wait_for_jobs(data.enqueue_pipeline_jobs(data.queued_notes(2, owner)), timeout=120)
+        cpu_before = sum(_cpu_seconds(pid) for pid in pool.all_pids())
+        jobs = wait_for_jobs(
+            data.enqueue_pipeline_jobs(data.queued_notes(count, owner)),
+            timeout=_job_timeout(count, 5),
+        )
+        cpu = sum(_cpu_seconds(pid) for pid in pool.all_pids()) - cpu_before
+        calls = stub.count
+    rate, _ = throughput(jobs)
+    log(f"openai CPU: {1000 * cpu / count:.0f} ms per note, {rate:.1f} notes/s")
+    return [
+        Row(
+            "overhead",
+            f"openai backend, loopback stub answering at once ({count} notes, 1 worker)",
+            f"worker CPU {1000 * cpu / count:.0f} ms per note, {rate:.1f} notes/s, {calls} calls",
+            figures={"cpu_ms_per_note": 1000 * cpu / count, "per_s": rate, "calls": calls},
+        )
+    ]
+
+
 # --- Pages ---------------------------------------------------------------------------
 
 

@@ -192,6 +192,7 @@ class Command(BaseCommand):
             rows += suite.concurrency(cfg, main_user, memory="memory" in only)
         if "overhead" in only:
             rows += suite.overhead(cfg, main_user)
+            rows += suite.openai_cpu(cfg, main_user)
         # Rows above leave their own small notes behind; pages and bulk start afresh.
         from notes.models import Note
 
