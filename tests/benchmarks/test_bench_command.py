@@ -24,6 +24,7 @@ ROWS = [
     "memory       2 idle workers, total PSS (smaps_rollup)",
     "memory       2 workers in model calls",
     "overhead     pipeline vs raw RQ no-op",
+    "overhead     openai backend, loopback stub answering at once",
     "pages        note list (/notes/), 200 notes",
     "pages        search, rare word (/notes/?q=quasar), 200 notes",
     "pages        search, word in 10% of notes (/notes/?q=lantern), 200 notes",
