@@ -9,7 +9,7 @@ PYTHON_FOR_VENV := $(shell for p in python3.14 python3.13 python3.12 python3 pyt
 	>/dev/null 2>&1 && { echo $$p; break; }; done)
 PYTEST_ARGS ?=
 
-.PHONY: run test lint format bench clean
+.PHONY: run test lint format bench clean llama-server
 
 $(BIN)/python:
 	@test -n "$(PYTHON_FOR_VENV)" || { echo "notesite needs Python 3.12 or newer on PATH." >&2; exit 1; }
@@ -40,6 +40,11 @@ test: $(VENV)/.dev-installed
 bench: $(VENV)/.runtime-installed
 	SECRET_KEY="$${SECRET_KEY:-bench-only-key-never-used-for-anything-else}" \
 		$(BIN)/python manage.py bench $(BENCH_ARGS)
+
+## llama-server: build llama.cpp's server from the pinned llama-cpp-python sdist (cached in
+## ~/.cache/notesite/, reused later) for the `llama` tests; needs cmake and a C++ compiler
+llama-server: | $(BIN)/python
+	PYTHON=$(BIN)/python scripts/build_llama_server.sh
 
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check .

@@ -6,6 +6,8 @@ Every value can be changed from the environment; each variable is listed in .env
 import multiprocessing
 import os
 
+from notesite.logs import logging_config
+
 
 def _int(name: str, default: int) -> int:
     raw = os.environ.get(name, "").strip()
@@ -46,7 +48,14 @@ max_requests_jitter = max_requests // 10
 SHM = "/dev/shm"  # noqa: S108
 worker_tmp_dir = SHM if os.path.isdir(SHM) else None
 
-# Logs go to stdout/stderr, where the container runtime collects them.
-accesslog = "-"
-errorlog = "-"
+# gunicorn logs through the application's configuration (notesite.logs): JSON lines on
+# stdout with the same redaction, the access log as fields with its query string hidden.
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
+_debug = os.environ.get("DEBUG", "").strip().lower() in {"1", "true", "yes", "on", "y", "t"}
+logconfig_dict = logging_config(
+    level=loglevel.upper(),
+    fmt=os.environ.get("LOG_FORMAT", "").strip().lower() or ("text" if _debug else "json"),
+    log_file=os.environ.get("LOG_FILE", "").strip(),
+)
+# With a logconfig_dict, gunicorn writes access lines only when this is set.
+accesslog = "-"

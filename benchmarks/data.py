@@ -9,7 +9,7 @@ from django.db import connection
 from django.utils import timezone
 from rq import Queue
 
-from enrichment import queue as delivery
+from notes import delivery
 from notes.models import Note, content_hash
 
 BENCH_USER = "bench"

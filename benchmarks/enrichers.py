@@ -31,7 +31,7 @@ class NullEnricher:
 
     name = "bench-null"
 
-    def enrich(self, content: str, *, vocabulary=(), language: str = "") -> EnrichmentResult:
+    def enrich(self, content: str, **context) -> EnrichmentResult:
         # Validated like every backend's output: that cost belongs to the pipeline.
         return EnrichmentResult(
             enrichment=Enrichment.model_validate(_FIXED),
@@ -50,6 +50,6 @@ class SleepEnricher(NullEnricher):
 
     name = "bench-sleep"
 
-    def enrich(self, content: str, *, vocabulary=(), language: str = "") -> EnrichmentResult:
+    def enrich(self, content: str, **context) -> EnrichmentResult:
         time.sleep(latency_seconds())
-        return super().enrich(content)
+        return super().enrich(content, **context)

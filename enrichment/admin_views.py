@@ -24,7 +24,7 @@ from notes.bulk import iter_ids
 from notes.models import Note
 from notes.status import STATUS_COLOURS, ProcessingStatus
 
-from . import health
+from . import health, limits
 from .models import EnrichmentRun, RunOutcome
 
 S = ProcessingStatus
@@ -127,8 +127,8 @@ def duration_figures(now) -> dict:
 
 
 def tokens_today(now) -> dict:
-    """Tokens used since local midnight (TIME_ZONE)."""
-    midnight = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
+    """Tokens used since midnight UTC: the day the daily budget counts."""
+    midnight = limits.start_of_today(now)
     totals = EnrichmentRun.objects.filter(started_at__gte=midnight).aggregate(
         input=Sum("input_tokens"), output=Sum("output_tokens"), calls=Sum("provider_calls")
     )
@@ -154,7 +154,8 @@ def redis_figures() -> dict:
 
 
 class OverviewView(TemplateView):
-    """Staff only (wrapped in ``admin.site.admin_view`` in the URLconf)."""
+    """Staff with ``enrichment.operate`` only (wrapped in ``admin.site.admin_view`` and
+    ``operate_required`` in the URLconf)."""
 
     template_name = "admin/enrichment/overview.html"
 
@@ -207,7 +208,7 @@ class OverviewView(TemplateView):
             return HttpResponseRedirect(request.path)
         ids = iter_ids(Note.objects.filter(processing_status__in=statuses))
         # The bulk queue: a mass reprocess never delays notes people are writing now.
-        queued = services.reprocess_notes(ids, bulk=True)
+        queued = services.reprocess_notes(ids)
         names = " and ".join(str(S(s).label).lower() for s in statuses)
         level = messages.SUCCESS if queued else messages.WARNING
         messages.add_message(

@@ -1,9 +1,8 @@
 """Periodic jobs, run by RQ's cron scheduler: ``python manage.py rqcron enrichment.cron``.
 
 The scheduler process only enqueues; a worker runs the job. The reaper job goes on the
-maintenance queue, which every worker takes before note queues (enrichment.worker), and
-lives at most one interval in the queue: when no worker runs, reaper jobs do not pile up,
-and the next interval brings a fresh one.
+maintenance queue, which the worker command names first, and lives at most one interval
+in the queue: when no worker runs, reaper jobs do not pile up.
 """
 
 from django.conf import settings

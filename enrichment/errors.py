@@ -18,9 +18,12 @@ class EnrichmentError(Exception):
 class TransientEnrichmentError(EnrichmentError):
     kind = "transient"
 
-    def __init__(self, message, *, retry_after: float | None = None):
+    def __init__(self, message, *, retry_after: float | None = None, provider_wide: bool = False):
         super().__init__(message)
         self.retry_after = retry_after
+        # True when the fault says the provider as a whole is in trouble (429, 5xx,
+        # unreachable): only those open the circuit breaker.
+        self.provider_wide = provider_wide
 
 
 class PermanentEnrichmentError(EnrichmentError):

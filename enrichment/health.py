@@ -319,11 +319,32 @@ def backend_check() -> dict:
             problems = []
         except ImportError:
             problems = [f"cannot import {backend}"]
-    return {
+    check = {
         "status": DEGRADED if problems else OK,
         "backend": backend,
         "configured": not problems,
         "problems": [str(p) for p in problems],
+    }
+    if backend == "openai" and not problems:
+        check["endpoint"] = endpoint_figures()
+    return check
+
+
+def endpoint_figures() -> dict:
+    """What the workers learned about the LLM endpoint (from Redis, not the provider):
+    the server kind, its context size and the output mode (schema dialect) in use."""
+    from . import limits, llm_client
+
+    endpoint = limits.endpoint_id(llm_client.endpoint_url(), settings.OPENAI_MODEL)
+    try:
+        facts = limits.profile(endpoint)
+    except RedisError:
+        return {"learned": False}
+    return {
+        "learned": bool(facts),
+        "server": facts.get("server") or "unknown",
+        "context_tokens": int(facts.get("context") or 0) or None,
+        "schema_dialect": facts.get("mode") or "not yet used",
     }
 
 

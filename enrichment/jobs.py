@@ -1,18 +1,29 @@
-"""RQ jobs. Thin on purpose: ids in, the pipeline does the work."""
+"""RQ jobs. Thin on purpose: ids in, a service does the work."""
 
 from django.db import close_old_connections
 from rq import get_current_job
+
+from notes import services
 
 from . import pipeline
 
 
 def process_note_job(note_id: int) -> str:
-    """Enrich one note. Enqueued by :mod:`enrichment.queue` on ``note_enrichment``."""
+    """Enrich one note. Enqueued by :mod:`notes.delivery`."""
     job = get_current_job()
-    # Long-lived workers: never start a job on a connection the database has already
-    # closed (restart, idle timeout) or that has outlived CONN_MAX_AGE. Checking at the
-    # start is enough: a connection that dies during the job is replaced by the pipeline
-    # (its writes reconnect once), and one that dies while the worker waits is caught by
-    # the next job's check.
+    # A work horse may inherit nothing usable from its worker; a connection that the
+    # database closed, or that outlived CONN_MAX_AGE, is replaced before and after.
     close_old_connections()
-    return pipeline.run(note_id, job.id if job else None)
+    try:
+        return pipeline.run(note_id, job.id if job else None)
+    finally:
+        close_old_connections()
+
+
+def feed_job() -> str:
+    """The last job of each batch on the bulk queue: deliver the next batch."""
+    close_old_connections()
+    try:
+        return f"fed {services.feed(force=True)} note(s)"
+    finally:
+        close_old_connections()

@@ -5,24 +5,29 @@
   ``ENRICHMENT_BREAKER_COOLDOWN`` seconds. Notes wait QUEUED meanwhile (through
   :class:`~enrichment.errors.BudgetExhausted`, which does not use up a retry), so an
   outage never burns the retries of a whole backlog at full speed.
-* :func:`provider_slot`: at most ``ENRICHMENT_MAX_CONCURRENCY`` provider calls at once,
-  across all workers. Slots expire, so a worker killed mid-call cannot leak one.
-* :func:`check_daily_budget`: ``ENRICHMENT_DAILY_TOKEN_BUDGET`` tokens per UTC day, summed
-  from the run history (the database is the source of truth).
+  Only provider-wide faults count (429, 5xx, unreachable), never a timeout that one
+  oversized note can cause by itself.
+* :func:`check_spending`: before every provider call, ``ENRICHMENT_DAILY_TOKEN_BUDGET``
+  tokens per UTC day for everyone and ``ENRICHMENT_PERSON_DAILY_TOKENS`` per person, summed
+  from the run history (the database is the source of truth) plus what the note being
+  enriched has spent so far.
+* What an endpoint is (:func:`profile`): its output mode, context size and token density,
+  learned once and remembered per endpoint and model.
+
+Concurrency is not limited here: it is the number of workers serving the queues.
 """
 
 import hashlib
-import time
-import uuid
-from contextlib import contextmanager, suppress
-from datetime import datetime, timedelta
+from contextlib import contextmanager
+from contextvars import ContextVar
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Sum
+from django.db.models import Subquery, Sum
 from django.utils import timezone
-from redis.exceptions import RedisError
 
-from . import queue as delivery
+from notes import delivery
+
 from .errors import BudgetExhausted
 
 PREFIX = "notesite:llm:"
@@ -80,104 +85,105 @@ class CircuitBreaker:
         return False
 
 
-# Atomically drop expired holders, then take a slot if one is free. Returns 1 or 0.
-_ACQUIRE = """
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
-if redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[3]) then
-    redis.call('ZADD', KEYS[1], ARGV[2], ARGV[4])
-    redis.call('PEXPIRE', KEYS[1], ARGV[5])
-    return 1
-end
-return 0
-"""
+def start_of_today(now: datetime | None = None) -> datetime:
+    """Midnight UTC today: the one "today" of the budgets, here and in the admin."""
+    now = now or timezone.now()
+    return now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
 
 
-@contextmanager
-def provider_slot(endpoint: str, *, wait: float | None = None, hold: float | None = None):
-    """Hold one of ``ENRICHMENT_MAX_CONCURRENCY`` provider-call slots for the block.
+def tokens_spent_today(owner_of: int | None = None) -> int:
+    """Input + output tokens recorded in the run history since midnight UTC, of everyone
+    or of the person who owns note ``owner_of``."""
+    from notes.models import Note
 
-    Waits up to ``wait`` seconds for a slot, then raises BudgetExhausted so the note waits
-    QUEUED (the worker is free for other work meanwhile). A slot expires after ``hold``
-    seconds even if its holder died without releasing it.
-    """
-    limit = settings.ENRICHMENT_MAX_CONCURRENCY
-    if not limit:
-        yield
-        return
-    wait = settings.ENRICHMENT_TIMEOUT if wait is None else wait
-    hold = settings.ENRICHMENT_TIMEOUT + 30 if hold is None else hold
-    key = f"{PREFIX}slots:{endpoint}"
-    member = uuid.uuid4().hex
-    conn = _redis()
-    script = conn.register_script(_ACQUIRE)
-    deadline = time.monotonic() + wait
-    delay = 0.05
-    while True:
-        now_ms = int(time.time() * 1000)
-        expires_ms = now_ms + int(hold * 1000)
-        if script(keys=[key], args=[now_ms, expires_ms, limit, member, int(hold * 1000) + 1000]):
-            break
-        if time.monotonic() >= deadline:
-            raise BudgetExhausted(
-                f"All {limit} provider slots are busy (ENRICHMENT_MAX_CONCURRENCY); waiting",
-                resume_after=5,
-            )
-        time.sleep(delay)
-        delay = min(delay * 2, 1.0)
-    try:
-        yield
-    finally:
-        # Redis may be gone by now; the slot then expires by itself after ``hold``.
-        with suppress(RedisError):
-            conn.zrem(key, member)
-
-
-def tokens_spent_today() -> int:
-    """Input + output tokens recorded in the run history since midnight UTC."""
     from .models import EnrichmentRun
 
-    # timezone.now() is in UTC (USE_TZ), so the day starts at UTC midnight.
-    midnight = timezone.now().replace(hour=0, minute=0, second=0, microsecond=0)
-    totals = EnrichmentRun.objects.filter(started_at__gte=midnight).aggregate(
-        i=Sum("input_tokens"), o=Sum("output_tokens")
-    )
+    runs = EnrichmentRun.objects.filter(started_at__gte=start_of_today())
+    if owner_of is not None:
+        owner = Note.objects.filter(pk=owner_of).values("owner_id")[:1]
+        runs = runs.filter(note__owner_id=Subquery(owner))
+    totals = runs.aggregate(i=Sum("input_tokens"), o=Sum("output_tokens"))
     return (totals["i"] or 0) + (totals["o"] or 0)
 
 
 def seconds_until_midnight_utc(now: datetime | None = None) -> float:
     now = now or timezone.now()
-    tomorrow = (now + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
-    return max(1.0, (tomorrow - now).total_seconds())
+    return max(1.0, (start_of_today(now) + timedelta(days=1) - now).total_seconds())
+
+
+# The note being enriched: set by the pipeline around one enrichment, so that its owner's
+# quota applies without every enricher knowing about people.
+_note: ContextVar[int | None] = ContextVar("notesite_note", default=None)
+
+
+@contextmanager
+def spending_for(note_id: int | None):
+    """Charge provider calls made inside the block to the owner of note ``note_id``."""
+    token = _note.set(note_id)
+    try:
+        yield
+    finally:
+        _note.reset(token)
+
+
+def check_spending(*, pending: int = 0, next_call: int = 0) -> None:
+    """Raise BudgetExhausted when the next provider call would pass today's global budget
+    or the person's quota; the note then waits QUEUED and resumes later.
+
+    ``pending`` is what the current note has spent already (not yet in the run history),
+    ``next_call`` the input tokens the next call will send. What is left to overshoot is
+    at most the reply of one call per worker.
+    """
+    note = _note.get()
+    limits = [(settings.ENRICHMENT_DAILY_TOKEN_BUDGET, None, "Daily token budget")]
+    if note is not None:
+        limits.append((settings.ENRICHMENT_PERSON_DAILY_TOKENS, note, "Your daily token quota"))
+    for limit, whose, label in limits:
+        if not limit:
+            continue
+        spent = tokens_spent_today(whose) + pending
+        if spent + next_call > limit:
+            # Wake up at most hourly: an operator may raise the limit in the meantime.
+            wait = min(seconds_until_midnight_utc(), 3600.0)
+            raise BudgetExhausted(
+                f"{label} spent ({spent} of {limit} tokens); waiting until {_clock(wait)}",
+                resume_after=wait,
+            )
 
 
 def check_daily_budget() -> None:
-    """Raise BudgetExhausted when today's token budget is spent; the note resumes later."""
-    budget = settings.ENRICHMENT_DAILY_TOKEN_BUDGET
-    if not budget:
-        return
-    spent = tokens_spent_today()
-    if spent >= budget:
-        # Wake up at most hourly: an operator may raise the budget in the meantime.
-        wait = min(seconds_until_midnight_utc(), 3600.0)
-        raise BudgetExhausted(
-            f"Daily token budget spent ({spent} of {budget} tokens); waiting until {_clock(wait)}",
-            resume_after=wait,
-        )
+    """The spending check before a note's first call."""
+    check_spending()
 
 
-# --- What an endpoint supports -------------------------------------------------------
+# --- What an endpoint is ------------------------------------------------------------
 
-MODES = ("json_schema", "json_object", "plain")
-MODE_TTL = 24 * 3600
+# Output modes, richest first. "json_schema_full" sends the whole JSON schema (lengths and
+# item counts included) for servers that enforce it with a grammar (llama.cpp, vLLM);
+# "json_schema" is OpenAI's strict subset.
+MODES = ("json_schema_full", "json_schema", "json_object", "plain")
+PROFILE_TTL = 24 * 3600
 
 
-def remembered_mode(endpoint: str) -> str:
-    """The richest output mode this endpoint accepted (or json_schema if unknown)."""
-    value = _redis().get(f"{PREFIX}mode:{endpoint}")
-    mode = value.decode() if value else MODES[0]
-    return mode if mode in MODES else MODES[0]
+def _profile_key(endpoint: str) -> str:
+    return f"{PREFIX}endpoint:{endpoint}"
+
+
+def profile(endpoint: str) -> dict[str, str]:
+    """What was learned about an endpoint and model: ``mode``, ``server``, ``context``,
+    ``tokenize``, ``bytes_per_token`` (all strings, any may be missing)."""
+    raw = _redis().hgetall(_profile_key(endpoint))
+    return {k.decode(): v.decode() for k, v in raw.items()}
+
+
+def learn(endpoint: str, **facts) -> None:
+    """Remember facts for a day, so that a server upgrade gets a fresh look."""
+    key = _profile_key(endpoint)
+    with _redis().pipeline() as pipe:
+        pipe.hset(key, mapping={k: str(v) for k, v in facts.items()})
+        pipe.expire(key, PROFILE_TTL)
+        pipe.execute()
 
 
 def remember_mode(endpoint: str, mode: str) -> None:
-    """Remember for a day, so that a server upgrade gets a fresh chance at structured output."""
-    _redis().set(f"{PREFIX}mode:{endpoint}", mode, ex=MODE_TTL)
+    learn(endpoint, mode=mode)

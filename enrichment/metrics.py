@@ -39,7 +39,7 @@ logger = logging.getLogger(__name__)
 
 S = ProcessingStatus
 # Enrichment takes from milliseconds (local) to minutes (a slow provider with retries).
-# Upper bound for each metrics query on PostgreSQL.
+# Upper bound for each metrics query.
 STATEMENT_TIMEOUT_MS = 5000
 DURATION_BUCKETS = (0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600)
 

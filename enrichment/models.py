@@ -47,6 +47,10 @@ class EnrichmentRun(models.Model):
             models.Index(fields=["started_at"], name="run_started_idx"),
             models.Index(fields=["outcome", "started_at"], name="run_outcome_started_idx"),
         ]
+        # Operating the pipeline (overview page, reprocess actions, RQ dashboard) reaches
+        # every person's notes and spends provider money: staff need this on top of
+        # is_staff (enrichment.permissions).
+        permissions = [("operate", "Can operate the enrichment pipeline")]
 
     def __str__(self):
         return f"note {self.note_id} attempt {self.attempt}: {self.outcome}"

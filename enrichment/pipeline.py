@@ -1,9 +1,10 @@
 """One enrichment attempt for one note: claim, enrich, store, with each outcome fenced.
 
 The job (:mod:`enrichment.jobs`) is a thin wrapper around :func:`run`. Every status
-change goes through :func:`notes.services.transition`; the final write presents the
-attempt's token, so a late, duplicate or abandoned attempt can never overwrite a newer
-state.
+change goes through :func:`notes.services.transition`; the claim must name the job id the
+note waits for, and every later write presents the attempt's token, so a late, duplicate
+or abandoned attempt can never overwrite a newer state. Where a status change and the
+run history must agree, both are written in one transaction.
 """
 
 import logging
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import InterfaceError, OperationalError, connection
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from pydantic import ValidationError
@@ -23,14 +24,14 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from rq.exceptions import ShutDownImminentException
 from rq.timeouts import JobTimeoutException
 
+from notes import delivery, tagging
 from notes.models import Note
-from notes.services import deliver, log_transition, transition
+from notes.services import deliver, transition
 from notes.status import ProcessingStatus
+from notesite.logs import redact
 
-from . import queue as delivery
-from . import statements
+from . import limits
 from .enrichers import get_enricher
-from .enrichers.local import text_stats
 from .errors import (
     BudgetExhausted,
     InvalidEnrichmentError,
@@ -39,11 +40,14 @@ from .errors import (
 )
 from .models import EnrichmentRun, RunOutcome
 from .schema import stored_form
+from .text.words import text_stats
 
 logger = logging.getLogger(__name__)
 
 S = ProcessingStatus
 MAX_ERROR_LENGTH = 2000
+# What a result (or a failure that carries usage) tells the run history.
+RUN_EXTRAS = ("input_tokens", "output_tokens", "provider_calls", "model", "prompt_version")
 
 
 @dataclass
@@ -81,72 +85,52 @@ def _usage_fields(usage) -> dict:
     """What a result (or a failure that carries usage) tells the run history."""
     if usage is None:
         return {}
-    return {name: value for name in statements.RUN_EXTRAS if (value := getattr(usage, name, None))}
+    return {name: value for name in RUN_EXTRAS if (value := getattr(usage, name, None))}
 
 
 def claim(note_id: int, job_id: str | None) -> Attempt | None:
-    """QUEUED -> PROCESSING for the job the note is waiting for; None if another run has it.
+    """QUEUED -> PROCESSING for the job the note is waiting for, and the attempt's
+    run-history row, in one transaction; None if the note is gone or another run has it.
 
-    Opens the attempt's run-history row. One statement on PostgreSQL, three elsewhere.
+    Should the connection break after the commit, the repeat finds the note PROCESSING
+    and skips; the reaper queues the note again.
     """
     token = uuid.uuid4()
-    if statements.available():
-        # A worker keeps its connection between jobs without a health-check round trip
-        # per job (enrichment.worker.NoteWorker): a connection that died meanwhile is
-        # replaced here. Should the claim have committed before the connection broke, the
-        # repeat finds the note PROCESSING and skips; the reaper requeues it.
-        claimed = _reconnecting(
-            lambda: statements.claim(note_id, job_id, token, settings.ENRICHMENT_BACKEND)
-        )
-        if claimed is None:
-            return None
-        log_transition(note_id, S.QUEUED, S.PROCESSING)
+
+    def write():
+        with transaction.atomic():
+            if not transition(
+                note_id,
+                S.PROCESSING,
+                source=S.QUEUED,
+                # A job whose id the note no longer carries is a stale duplicate delivery.
+                match={"job_id": job_id} if job_id is not None else None,
+                processing_token=token,
+                attempts=F("attempts") + 1,
+                retry_at=None,
+            ):
+                return None
+            row = Note.objects.values("content", "content_hash", "attempts").get(pk=note_id)
+            run = EnrichmentRun.objects.create(
+                note_id=note_id,
+                attempt=row["attempts"],
+                job_id=job_id or "",
+                backend=settings.ENRICHMENT_BACKEND,
+                content_hash=row["content_hash"],
+                started_at=timezone.now(),
+            )
         return Attempt(
             note_id,
             job_id,
             token,
-            claimed.content,
-            claimed.content_hash,
-            claimed.attempts,
-            run_id=claimed.run_id,
+            row["content"],
+            row["content_hash"],
+            row["attempts"],
+            run_id=run.pk,
             started=time.monotonic(),
         )
-    if not transition(
-        note_id,
-        S.PROCESSING,
-        source=S.QUEUED,
-        # A job whose id the note no longer carries is a stale duplicate delivery.
-        match={"job_id": job_id} if job_id is not None else None,
-        processing_token=token,
-        attempts=F("attempts") + 1,
-        retry_at=None,
-    ):
-        return None
-    row = (
-        Note.objects.filter(pk=note_id, processing_token=token)
-        .values("content", "content_hash", "attempts")
-        .first()
-    )
-    if row is None:  # deleted or re-queued between the two statements
-        return None
-    attempt = Attempt(
-        note_id,
-        job_id,
-        token,
-        row["content"],
-        row["content_hash"],
-        row["attempts"],
-        started=time.monotonic(),
-    )
-    attempt.run_id = EnrichmentRun.objects.create(
-        note_id=note_id,
-        attempt=attempt.attempt,
-        job_id=job_id or "",
-        backend=settings.ENRICHMENT_BACKEND,
-        content_hash=attempt.content_hash,
-        started_at=timezone.now(),
-    ).pk
-    return attempt
+
+    return _reconnecting(write)
 
 
 def _reconnecting(write):
@@ -167,7 +151,8 @@ def _reconnecting(write):
 
 
 def _reason(exc: BaseException) -> str:
-    text = str(exc) or type(exc).__name__
+    # Reasons are stored and shown to people: nothing secret an exception carried.
+    text = redact(str(exc)) or type(exc).__name__
     return text[:MAX_ERROR_LENGTH]
 
 
@@ -310,38 +295,33 @@ def _reuse_stored_result(attempt: Attempt, enricher) -> bool:
 
 def _store(attempt: Attempt, data: dict, result) -> bool:
     """PROCESSING -> COMPLETED with the enrichment, fenced by the attempt's token, and the
-    run closed (superseded if the fence held). One statement on PostgreSQL."""
-    if statements.available() and attempt.run_id is not None:
-        stored = _reconnecting(
-            lambda: statements.store(
+    run closed (superseded if the fence held), in one transaction."""
+
+    def write():
+        with transaction.atomic():
+            stored = transition(
                 attempt.note_id,
-                attempt.token,
-                data=data,
-                content_hash=attempt.content_hash,
-                run_id=attempt.run_id,
-                duration_ms=attempt.elapsed_ms(),
-                run_fields=_usage_fields(result),
+                S.COMPLETED,
+                source=S.PROCESSING,
+                token=attempt.token,
+                processing_token=None,
+                enrichment_data=data,
+                enriched_hash=attempt.content_hash,
+                processed_at=timezone.now(),
+                last_error="",
+                ignore_cache=False,
             )
-        )
-        if stored:
-            log_transition(attempt.note_id, S.PROCESSING, S.COMPLETED)
+            outcome = RunOutcome.COMPLETED if stored else RunOutcome.SUPERSEDED
+            attempt.finish_run(outcome, result=result)
         return stored
-    stored = _leave_processing(
-        attempt,
-        S.COMPLETED,
-        enrichment_data=data,
-        enriched_hash=attempt.content_hash,
-        processed_at=timezone.now(),
-        last_error="",
-        ignore_cache=False,
-    )
-    attempt.finish_run(RunOutcome.COMPLETED if stored else RunOutcome.SUPERSEDED, result=result)
-    return stored
+
+    return _reconnecting(write)
 
 
 def run(note_id: int, job_id: str | None = None) -> str:
     """Run one attempt. Returns the outcome: completed, cached, failed, retry, waiting,
-    skipped, superseded. Unexpected exceptions mark the note ERROR and are re-raised."""
+    interrupted, skipped, superseded. Unexpected exceptions and timeouts mark the note
+    ERROR and are re-raised, so that RQ records them too."""
     log_extra = {"note_id": note_id, "job_id": job_id}
     attempt = claim(note_id, job_id)
     if attempt is None:
@@ -349,11 +329,18 @@ def run(note_id: int, job_id: str | None = None) -> str:
         return "skipped"
     log_extra["attempt"] = attempt.attempt
     try:
-        enricher = get_enricher()
+        context = tagging.enrichment_context(note_id)
+        if context.skip:
+            return _not_enriched(attempt)
+        # A person's choice (local only) overrides the configured backend.
+        enricher = get_enricher(context.backend) if context.backend else get_enricher()
         if _reuse_stored_result(attempt, enricher):
             logger.info("Note %s: stored result reused", note_id, extra=log_extra)
             return "cached"
-        result = enricher.enrich(attempt.content)
+        with limits.spending_for(note_id):
+            result = enricher.enrich(
+                attempt.content, vocabulary=context.vocabulary, language=context.language
+            )
     except (TransientEnrichmentError, RedisConnectionError, RedisTimeoutError) as exc:
         if not isinstance(exc, TransientEnrichmentError):
             # The provider limits (budget, breaker, concurrency) live in Redis: an outage
@@ -375,7 +362,7 @@ def run(note_id: int, job_id: str | None = None) -> str:
         _end_attempt(attempt, S.FAILED, _reason(exc), RunOutcome.FAILED, exc)
         return "failed"
     except ShutDownImminentException:
-        # Raised by the worker's grace-period alarm after SIGTERM (enrichment.worker).
+        # Raised by HerokuWorker's grace-period alarm after SIGTERM (enrichment.worker).
         logger.warning("Note %s: worker shutting down, queued again", note_id, extra=log_extra)
         return _interrupted(attempt)
     except JobTimeoutException:
@@ -402,5 +389,15 @@ def run(note_id: int, job_id: str | None = None) -> str:
         # belongs to an old version and is dropped; the newer request is already queued.
         logger.info("Note %s: result superseded, not stored", note_id, extra=log_extra)
         return "superseded"
+    tagging.merge_suggestions(note_id)
     logger.info("Note %s enriched in %d ms", note_id, duration_ms, extra=log_extra)
+    return "completed"
+
+
+def _not_enriched(attempt: Attempt) -> str:
+    """A note its owner marked "don't enrich": completed without going near a model."""
+    _leave_processing(
+        attempt, S.COMPLETED, last_error="", status_detail=tagging.NOT_ENRICHED_DETAIL
+    )
+    attempt.finish_run(RunOutcome.COMPLETED)
     return "completed"

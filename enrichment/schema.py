@@ -16,6 +16,15 @@ class Enrichment(BaseModel):
     action_items: list[str] = Field(max_length=50, description="Things to do, one per item.")
     language: str = Field(min_length=2, max_length=12, description="ISO 639-1 code, e.g. 'en'.")
 
+    @field_validator("title", mode="before")
+    @classmethod
+    def _trim_title(cls, title):
+        # An over-long title is cut at a word, not a reason to throw the whole result away.
+        if isinstance(title, str) and len(title.strip()) > 200:
+            cut = title.strip()[:199]
+            return (cut.rsplit(" ", 1)[0] if " " in cut[100:] else cut).rstrip() + "…"
+        return title
+
     @field_validator("tags")
     @classmethod
     def _normalise_tags(cls, tags):

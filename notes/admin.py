@@ -1,25 +1,39 @@
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import Sum
+from django.db.models.functions import Substr
+from django.http import HttpResponseNotAllowed
+from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
+from django.urls import path
 from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 
-from enrichment.admin import EnrichmentRunInline
-
-from . import services
-from .models import Note
+from . import params, services
+from .markdown import first_line
+from .models import Note, Preferences
 from .pagination import LargeTablePaginator
-from .status import STATUS_COLOURS, ProcessingStatus
+from .status import ProcessingStatus
 
 
-def status_badge(note: Note) -> str:
+def status_badge(note: Note, *, swap: bool = False) -> str:
+    """The status badge (colours in static/css/admin.css); ``swap`` marks it for htmx to
+    put in place of the badge with the same id."""
     status = ProcessingStatus(note.processing_status)
+    # Colours from static/css/admin.css: no inline style, which the Content-Security-Policy
+    # refuses.
     return format_html(
-        '<span class="status-badge status-{}" style="background:{};color:#fff;'
-        'padding:2px 8px;border-radius:10px;font-size:11px;white-space:nowrap">{}</span>',
+        '<span id="note-badge-{}" class="status-badge status-{}"{}>{}</span>',
+        note.pk,
         status.value,
-        STATUS_COLOURS[status],
+        mark_safe(' hx-swap-oob="true"') if swap else "",
         status.label,
     )
+
+
+S = ProcessingStatus
+# Upper bound on the notes one badge request may ask about (a changelist page).
+MAX_BADGES = 100
 
 
 class OwnerListFilter(admin.RelatedFieldListFilter):
@@ -40,7 +54,15 @@ class OwnerListFilter(admin.RelatedFieldListFilter):
 
 @admin.register(Note)
 class NoteAdmin(admin.ModelAdmin):
-    list_display = ("title_column", "owner", "status_column", "processed_at", "updated_at")
+    list_display = (
+        "title_column",
+        "owner",
+        "status_column",
+        "status_detail_column",
+        "tags_column",
+        "processed_at",
+        "updated_at",
+    )
     list_filter = ("processing_status", ("owner", OwnerListFilter))
     search_fields = ("title", "content", "=owner__username")
     list_select_related = ("owner",)
@@ -52,7 +74,68 @@ class NoteAdmin(admin.ModelAdmin):
     # about 50 ms on the benchmark machine; 50 keep it well under (docs/performance.md).
     list_per_page = 50
     actions = ["reprocess_selected", "reprocess_ignoring_cache"]
-    inlines = [EnrichmentRunInline]
+    change_list_template = "admin/notes/note/change_list.html"
+    change_form_template = "admin/notes/note/change_form.html"
+
+    def get_urls(self):
+        urls = [
+            path(
+                "<int:object_id>/reprocess/",
+                self.admin_site.admin_view(self.reprocess_view),
+                name="notes_note_reprocess",
+            ),
+            path("badges/", self.admin_site.admin_view(self.badges_view), name="notes_note_badges"),
+        ]
+        return urls + super().get_urls()
+
+    def reprocess_view(self, request, object_id):
+        """The change page's Reprocess and Regenerate buttons (POST only)."""
+        note = get_object_or_404(Note, pk=object_id)
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not self.has_operate_permission(request):
+            raise PermissionDenied
+        regenerate = request.POST.get("mode") == "regenerate"
+        if services.reprocess_note(note.pk, ignore_cache=regenerate):
+            done = "queued to ask the model again" if regenerate else "queued for reprocessing"
+            self.message_user(request, f"“{note}” {done}.", messages.SUCCESS)
+        else:
+            self.message_user(
+                request, f"“{note}” is already queued or being processed.", messages.WARNING
+            )
+        return redirect("admin:notes_note_change", note.pk)
+
+    def badges_view(self, request):
+        """The badges of the notes asked about, each swapped in place by htmx, and the
+        poller again for those still on their way."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        ids = params.id_list(request.GET.get("ids", ""), MAX_BADGES) or []
+        notes = list(Note.objects.filter(pk__in=ids).only("pk", "processing_status"))
+        return render(
+            request,
+            "admin/notes/note/badges.html",
+            {
+                "badges": [status_badge(note, swap=True) for note in notes],
+                "active_ids": [n.pk for n in notes if n.processing_status in S.active()],
+            },
+        )
+
+    def changelist_view(self, request, extra_context=None):
+        response = super().changelist_view(request, extra_context=extra_context)
+        context = getattr(response, "context_data", None)
+        if context and "cl" in context:
+            context["active_ids"] = [
+                note.pk
+                for note in context["cl"].result_list
+                if note.processing_status in S.active()
+            ]
+        return response
+
+    def render_change_form(self, request, context, *args, obj=None, **kwargs):
+        if obj is not None and obj.processing_status in S.active():
+            context["active_ids"] = [obj.pk]
+        return super().render_change_form(request, context, *args, obj=obj, **kwargs)
 
     def get_inlines(self, request, obj):
         # A note being added has no run history yet: no empty inline (and no formset to
@@ -73,7 +156,7 @@ class NoteAdmin(admin.ModelAdmin):
     )
 
     def get_fieldsets(self, request, obj=None):
-        edit = [(None, {"fields": ("owner", "title", "content")})]
+        edit = [(None, {"fields": ("owner", "title", "content", "tags", "skip_enrichment")})]
         if obj is None:
             return edit
         return edit + [
@@ -103,7 +186,9 @@ class NoteAdmin(admin.ModelAdmin):
         queryset = super().get_queryset(request)
         if request.resolver_match and request.resolver_match.url_name.endswith("changelist"):
             # The list shows titles, not bodies: don't read every note's content.
-            queryset = queryset.defer("content", "last_error")
+            queryset = queryset.defer("content", "last_error").annotate(
+                excerpt=Substr("content", 1, 200)
+            )
         return queryset
 
     def get_changeform_initial_data(self, request):
@@ -111,7 +196,17 @@ class NoteAdmin(admin.ModelAdmin):
 
     @admin.display(description="Title", ordering="title")
     def title_column(self, note):
+        if hasattr(note, "excerpt"):
+            return note.title or note.suggested_title or first_line(note.excerpt) or "—"
         return note.display_title
+
+    @admin.display(description="Detail")
+    def status_detail_column(self, note):
+        return note.status_detail or "—"
+
+    @admin.display(description="Tags")
+    def tags_column(self, note):
+        return ", ".join(note.tags) or "—"
 
     @admin.display(description="Status", ordering="processing_status")
     def status_column(self, note):
@@ -147,10 +242,16 @@ class NoteAdmin(admin.ModelAdmin):
             Note.objects.filter(pk=obj.pk).update(owner=obj.owner_id)
         services.update_note(original, content=obj.content, title=obj.title)
 
-    @admin.action(description="Reprocess selected notes")
+    def has_operate_permission(self, request) -> bool:
+        """Reprocessing spends provider calls on other people's notes: operators only."""
+        # Named, not imported: the notes app never imports the enrichment app, which
+        # defines the permission (enrichment.permissions).
+        return request.user.is_staff and request.user.has_perm("enrichment.operate")
+
+    @admin.action(description="Reprocess selected notes", permissions=["operate"])
     def reprocess_selected(self, request, queryset):
         ids = _selected_ids(queryset)
-        queued = services.reprocess_notes(ids, bulk=len(ids) > 1)
+        queued = services.reprocess_notes(ids)
         skipped = len(ids) - queued
         self.message_user(
             request,
@@ -159,11 +260,11 @@ class NoteAdmin(admin.ModelAdmin):
             messages.SUCCESS if queued else messages.WARNING,
         )
 
-    @admin.action(description="Reprocess, ignoring cache")
+    @admin.action(description="Reprocess, ignoring cache", permissions=["operate"])
     def reprocess_ignoring_cache(self, request, queryset):
         """Call the provider again even where a stored result could be reused."""
         ids = _selected_ids(queryset)
-        queued = services.reprocess_notes(ids, bulk=len(ids) > 1, ignore_cache=True)
+        queued = services.reprocess_notes(ids, ignore_cache=True)
         skipped = len(ids) - queued
         self.message_user(
             request,
@@ -171,6 +272,22 @@ class NoteAdmin(admin.ModelAdmin):
             f"{skipped} skipped because they are already queued or processing.",
             messages.SUCCESS if queued else messages.WARNING,
         )
+
+
+@admin.register(Preferences)
+class PreferencesAdmin(admin.ModelAdmin):
+    """People's enrichment choices; staff turn model enrichment off for a person here."""
+
+    list_display = (
+        "user",
+        "model_enrichment_disabled",
+        "never_send_external",
+        "enrichment_language",
+        "auto_apply_suggestions",
+    )
+    list_filter = ("model_enrichment_disabled", "never_send_external")
+    search_fields = ("=user__username",)
+    raw_id_fields = ("user",)
 
 
 def _selected_ids(queryset) -> list[int]:

@@ -1,6 +1,8 @@
 import hashlib
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 from django.db.models import Q
@@ -70,6 +72,23 @@ class Note(models.Model):
     # result for the same content, model and prompt version exists. Cleared on success.
     ignore_cache = models.BooleanField(default=False, editable=False)
 
+    # The person's own tags (normal forms, enrichment.tags.normalise_tag). Enrichment adds
+    # to them (or to suggested_tags, for review) but never removes one.
+    tags = ArrayField(models.CharField(max_length=40), default=list, blank=True)
+    # The model's suggestions waiting for the person's review.
+    suggested_tags = ArrayField(
+        models.CharField(max_length=40), default=list, blank=True, editable=False
+    )
+    # Suggestions the person turned down for this note: never suggested again.
+    rejected_tags = ArrayField(
+        models.CharField(max_length=40), default=list, blank=True, editable=False
+    )
+    skip_enrichment = models.BooleanField(
+        "don't enrich",
+        default=False,
+        help_text="Keep this note away from every model: no title, summary or tags are made.",
+    )
+
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -91,6 +110,8 @@ class Note(models.Model):
             ),
             # Admin changelist default ordering.
             models.Index(fields=["-created_at"], name="note_created_idx"),
+            # Filtering by a person's tag (array containment).
+            GinIndex(fields=["tags"], name="note_person_tags_idx"),
         ]
         constraints = [
             models.CheckConstraint(condition=~Q(content=""), name="note_content_not_blank"),
@@ -109,7 +130,15 @@ class Note(models.Model):
 
     @property
     def display_title(self) -> str:
-        return self.title or self.suggested_title or f"Note #{self.pk}"
+        if self.title or self.suggested_title:
+            return self.title or self.suggested_title
+        from .markdown import first_line
+
+        # Lists annotate a cut ``excerpt`` so that a long content is never loaded whole.
+        source = getattr(self, "excerpt", None)
+        if source is None and "content" not in self.get_deferred_fields():
+            source = self.content
+        return first_line(source or "") or "Untitled note"
 
     @property
     def is_terminal(self) -> bool:
@@ -118,3 +147,53 @@ class Note(models.Model):
     @property
     def enrichment_is_current(self) -> bool:
         return bool(self.enrichment_data) and self.enriched_hash == self.content_hash
+
+
+class Preferences(models.Model):
+    """A person's choices about the enrichment of their notes. A person without a row has
+    the defaults (see :func:`preferences_for`)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="note_preferences",
+    )
+    auto_apply_suggestions = models.BooleanField(
+        "apply suggested tags automatically",
+        default=True,
+        help_text="Off: suggested tags wait for you to accept or reject them.",
+    )
+    enrichment_language = models.CharField(
+        "language of titles, summaries and tags",
+        max_length=12,
+        blank=True,
+        help_text="An ISO 639-1 code; blank: each note's own language.",
+    )
+    never_send_external = models.BooleanField(
+        "never send my notes to an external model",
+        default=False,
+        help_text="Your notes are enriched on this server only, by the built-in enricher.",
+    )
+    # Set by staff: the person's notes are enriched by the built-in enricher only.
+    model_enrichment_disabled = models.BooleanField(
+        "model enrichment turned off",
+        default=False,
+        help_text="Staff only: this person's notes never go to an external model.",
+    )
+
+    class Meta:
+        verbose_name = "enrichment preferences"
+        verbose_name_plural = "enrichment preferences"
+
+    def __str__(self):
+        return f"Preferences of {self.user}"
+
+    @property
+    def local_only(self) -> bool:
+        return self.never_send_external or self.model_enrichment_disabled
+
+
+def preferences_for(user_id: int) -> Preferences:
+    """The person's preferences, or the defaults (unsaved) if they never chose."""
+    return Preferences.objects.filter(user_id=user_id).first() or Preferences(user_id=user_id)

@@ -35,10 +35,11 @@ def search(queryset: QuerySet, text: str) -> QuerySet:
     )
 
 
-def with_tag(queryset: QuerySet, tag: str) -> QuerySet:
-    """Notes whose enrichment carries ``tag`` (tags are stored lower-case)."""
-    tag = " ".join(tag.strip().lower().split())
-    if not tag:
-        return queryset
-    # jsonb containment, served by the note_tags_idx GIN index.
-    return queryset.filter(enrichment_data__tags__contains=[tag])
+def highlight_words(text: str) -> list[str]:
+    """The words of a search to mark in results (quotes and "-excluded" words dropped)."""
+    words = []
+    for word in (text or "").split()[:20]:
+        word = word.strip("\"'()")
+        if len(word) >= 2 and not word.startswith("-") and word.lower() != "or":
+            words.append(word)
+    return words

@@ -11,8 +11,9 @@ two deliberate additions:
   the enrichment was running (the stale result must not be stored).
 * COMPLETED/FAILED/ERROR -> QUEUED: somebody asked for the note to be processed again.
 
-Every status change goes through :func:`notes.services.transition`, which applies this
-table with a conditional UPDATE so that two actors can never both win a race.
+Every status change (claim, store, retry, requeue, fail, bulk requeue) goes through
+:func:`notes.services.transition`, which applies this table with a conditional UPDATE so
+that two actors can never both win a race.
 """
 
 from django.db import models

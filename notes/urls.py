@@ -13,4 +13,8 @@ urlpatterns = [
     path("<int:pk>/delete/", views.NoteDeleteView.as_view(), name="delete"),
     path("<int:pk>/reprocess/", views.NoteReprocessView.as_view(), name="reprocess"),
     path("<int:pk>/status/", views.NoteStatusView.as_view(), name="status"),
+    path("<int:pk>/tasks/", views.NoteTasksView.as_view(), name="tasks"),
+    path("<int:pk>/tags/", views.NoteTagsView.as_view(), name="tags_of_note"),
+    path("tags/", views.TagListView.as_view(), name="tags"),
+    path("settings/", views.PreferencesView.as_view(), name="preferences"),
 ]

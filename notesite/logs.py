@@ -1,17 +1,20 @@
-"""Log formatting for the web server and the workers: JSON lines or readable text, and a
-filter that keeps secrets out of every log line.
+"""Logging for the web app, gunicorn and the workers: JSON lines (python-json-logger) or
+readable text, and one redaction function, :func:`redact`, that keeps secrets out of every
+log line and out of anything stored from a provider.
 
-Selected in ``settings.LOGGING`` by ``LOG_FORMAT``. Context that the code passes with
-``extra=`` (``note_id``, ``job_id``, ``attempt``, ``duration_ms``, ``old_status``,
+:func:`logging_config` is the one configuration: ``settings.LOGGING`` and gunicorn's
+``logconfig_dict`` both use it, selected by ``LOG_FORMAT``. Context that the code passes
+with ``extra=`` (``note_id``, ``job_id``, ``attempt``, ``duration_ms``, ``old_status``,
 ``new_status``...) becomes top-level fields of the JSON line, or ``key=value`` pairs at
 the end of a text line.
 """
 
-import json
 import logging
 import os
 import re
 from datetime import UTC, datetime
+
+from pythonjsonlogger.json import JsonFormatter as BaseJsonFormatter
 
 # Attributes every LogRecord has; anything else on a record came from ``extra=``.
 _RECORD_ATTRS = frozenset(
@@ -32,8 +35,11 @@ _KEY_VALUE = re.compile(
     r"[^\s\"'&,;]+",
     re.I,
 )
-# Provider API keys look like sk-..., sk-proj-...: recognisable even without a label.
-_API_KEY = re.compile(r"\bsk-[A-Za-z0-9_-]{8,}")
+# Provider API keys look like sk-..., sk-proj-...: recognisable even without a label, and
+# in the masked form providers echo back (sk-test***7890).
+_API_KEY = re.compile(r"\bsk-[A-Za-z0-9_*-]{8,}")
+# Every value of a URL's query string: a link or a probe can carry a token under any name.
+_QUERY_VALUE = re.compile(r"(?P<prefix>(?:\?|&)[^=&\s#?]+=)(?!\[redacted\])[^&\s#\"']+")
 # Environment variables whose values must never be written out, wherever they appear.
 SECRET_ENV_VARS = (
     "SECRET_KEY",
@@ -51,7 +57,11 @@ def _known_secrets() -> list[str]:
 
 
 def redact(text: str, secrets: list[str] | None = None) -> str:
-    """``text`` with passwords in URLs, API keys, bearer tokens and known secrets hidden."""
+    """``text`` with passwords in URLs, query-string values, API keys, bearer tokens,
+    ``token=``/``password=``/``api_key=`` pairs and known secrets hidden.
+
+    The one redaction of the project: log lines and provider text stored or shown.
+    """
     if not text:
         return text
     for secret in _known_secrets() if secrets is None else secrets:
@@ -59,6 +69,7 @@ def redact(text: str, secrets: list[str] | None = None) -> str:
     text = _URL_PASSWORD.sub(rf"\g<prefix>{REDACTED}", text)
     text = _BEARER.sub(rf"\g<prefix>{REDACTED}", text)
     text = _KEY_VALUE.sub(rf"\g<prefix>{REDACTED}", text)
+    text = _QUERY_VALUE.sub(rf"\g<prefix>{REDACTED}", text)
     return _API_KEY.sub(REDACTED, text)
 
 
@@ -91,6 +102,40 @@ class RedactSecretsFilter(logging.Filter):
         return True
 
 
+class ClientErrorFilter(logging.Filter):
+    """A 4xx is the client's mistake: one line, without the traceback of the Http404 or
+    PermissionDenied that produced it. Tracebacks stay for what is really broken (5xx)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno < logging.ERROR:
+            record.exc_info = None
+            record.exc_text = None
+        return True
+
+
+class GunicornAccessFilter(logging.Filter):
+    """gunicorn's access line as fields (method, path, status...), query string and
+    Referer redacted, instead of its Apache-style text with the query string verbatim."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        atoms = record.args
+        if not isinstance(atoms, dict) or "U" not in atoms:
+            return True
+        query = atoms.get("q") or ""
+        path = atoms["U"] + (redact("?" + query, []) if query else "")
+        record.method = atoms.get("m")
+        record.path = path
+        record.status_code = int(atoms["s"]) if str(atoms.get("s", "")).isdigit() else None
+        record.duration_ms = atoms.get("M")
+        record.response_bytes = atoms.get("B")
+        record.remote_addr = atoms.get("h")
+        record.referer = redact(atoms.get("f") or "", [])
+        record.user_agent = atoms.get("a")
+        record.msg = f"{record.method} {path} {atoms.get('s')}"
+        record.args = None
+        return True
+
+
 _PLAIN = (str, int, float, bool, list, tuple, dict)
 
 
@@ -105,38 +150,32 @@ def _context(record: logging.LogRecord) -> dict:
     return ordered
 
 
-def _jsonable(value):
-    if value is None or isinstance(value, str | int | float | bool):
-        return value  # always serialisable: the common case, without a trial encoding
-    try:
-        json.dumps(value)
-    except (TypeError, ValueError):
-        return str(value)
-    return value
-
-
-class JsonFormatter(logging.Formatter):
+class JsonFormatter(BaseJsonFormatter):
     """One JSON object per line: timestamp (UTC, ISO 8601), level, logger, message, then
     the record's context fields; ``exception`` holds the traceback when there is one."""
 
-    def format(self, record: logging.LogRecord) -> str:
-        entry = {
-            "timestamp": datetime.fromtimestamp(record.created, UTC).isoformat(
-                timespec="milliseconds"
-            ),
-            "level": record.levelname,
-            "logger": record.name,
-            "message": record.getMessage(),
-        }
-        for key, value in _context(record).items():
-            entry.setdefault(key, _jsonable(value))
-        if record.exc_info and not record.exc_text:
-            record.exc_text = self.formatException(record.exc_info)
-        if record.exc_text:
-            entry["exception"] = record.exc_text
-        if record.stack_info:
-            entry["stack"] = record.stack_info
-        return json.dumps(entry, ensure_ascii=False)
+    def __init__(self, *args, **kwargs):
+        super().__init__(
+            "%(levelname)s %(name)s %(message)s",
+            rename_fields={
+                "levelname": "level",
+                "name": "logger",
+                "exc_info": "exception",
+                "stack_info": "stack",
+            },
+            json_ensure_ascii=False,
+        )
+
+    def add_fields(self, log_data, record, message_dict):
+        log_data["timestamp"] = datetime.fromtimestamp(record.created, UTC).isoformat(
+            timespec="milliseconds"
+        )
+        super().add_fields(log_data, record, message_dict)
+        for key, value in list(log_data.items()):
+            if value is not None and not isinstance(value, _PLAIN):
+                del log_data[key]  # a live object: its repr is noise
+        ordered = {k: log_data.pop(k) for k in CONTEXT_FIELDS if k in log_data}
+        log_data.update(ordered)
 
 
 class TextFormatter(logging.Formatter):
@@ -153,3 +192,64 @@ class TextFormatter(logging.Formatter):
         pairs = " ".join(f"{key}={value}" for key, value in context.items())
         head, sep, tail = line.partition("\n")
         return f"{head} {pairs}{sep}{tail}"
+
+
+def logging_config(*, level: str = "INFO", fmt: str = "json", log_file: str = "") -> dict:
+    """The ``dictConfig`` of every process: Django (``settings.LOGGING``), gunicorn's
+    master and workers (``logconfig_dict``), management commands and RQ workers.
+
+    rqworker's setup_loghandlers() adds its own (coloured, non-JSON) handlers only when no
+    ancestor logger has a handler, and the root handler below always exists, so worker
+    lines come out in the same format. The redaction filter sits on the handlers, so it
+    sees every record, third-party libraries' included.
+    """
+    handlers = {
+        "stdout": {
+            "class": "logging.StreamHandler",
+            "stream": "ext://sys.stdout",
+            "formatter": fmt,
+            "filters": ["redact"],
+        },
+    }
+    if log_file:
+        handlers["file"] = {
+            "class": "logging.handlers.WatchedFileHandler",  # plays well with logrotate
+            "filename": log_file,
+            "formatter": fmt,
+            "filters": ["redact"],
+        }
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "filters": {
+            "redact": {"()": "notesite.logs.RedactSecretsFilter"},
+            "client_errors": {"()": "notesite.logs.ClientErrorFilter"},
+            "gunicorn_access": {"()": "notesite.logs.GunicornAccessFilter"},
+        },
+        "formatters": {
+            "json": {"()": "notesite.logs.JsonFormatter"},
+            "text": {"()": "notesite.logs.TextFormatter"},
+        },
+        "handlers": handlers,
+        "root": {"handlers": list(handlers), "level": level},
+        "loggers": {
+            # Django's defaults give "django" its own plain-text console handler (with
+            # DEBUG) and "django.server" a private one: route both through ours instead,
+            # so every line has the same format and passes the redaction filter once.
+            # The level applies to them too (Django's defaults pin them at INFO).
+            "django": {"handlers": [], "level": level, "propagate": True},
+            "django.request": {"filters": ["client_errors"]},
+            "django.security": {"filters": ["client_errors"]},
+            "django.server": {"handlers": list(handlers), "level": level, "propagate": False},
+            "django.db.backends": {"level": "INFO"},
+            # gunicorn's own lines (the arbiter, worker boots, the access log) go to the
+            # same handlers: gunicorn otherwise writes plain text past the redaction.
+            "gunicorn.error": {"handlers": [], "level": level, "propagate": True},
+            "gunicorn.access": {
+                "handlers": [],
+                "filters": ["gunicorn_access"],
+                "level": "INFO",
+                "propagate": True,
+            },
+        },
+    }

@@ -5,11 +5,15 @@ A malformed value stops start-up with an ImproperlyConfigured error naming the v
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.csp import CSP
+
+from notesite.logs import logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -99,12 +103,17 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.postgres",
     "django_rq",
+    "django_htmx",
+    "axes",
+    "notesite.apps.NotesiteConfig",
     "notes",
     "enrichment",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    "notesite.security.PrivatePagesMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -112,6 +121,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes requires: it turns a locked-out login into a 429 page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "notesite.urls"
@@ -128,6 +140,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.csp",
             ],
         },
     },
@@ -162,7 +175,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis and queues -------------------------------------------------------
 
-REDIS_TIMEOUT = env_float("REDIS_TIMEOUT", 10, minimum=0.1)
+REDIS_TIMEOUT = 10
 
 
 def _redis_url():
@@ -190,7 +203,8 @@ def _redis_url():
 REDIS_URL = _redis_url()
 
 QUEUE_JOB_TIMEOUT = env_int("QUEUE_JOB_TIMEOUT", 600, minimum=1)
-QUEUE_JOB_TTL = env_int("QUEUE_JOB_TTL", 3600, minimum=1)
+# A job that waits longer in a queue is dropped by RQ; the reaper delivers its note again.
+QUEUE_JOB_TTL = 3600
 
 # Fresh notes go to ENRICHMENT_QUEUE; bulk reprocessing goes to the bulk queue, which
 # workers drain only when the main queue is empty, so a backlog never starves new notes.
@@ -202,16 +216,16 @@ RQ_QUEUES = {
     for name in (ENRICHMENT_QUEUE, ENRICHMENT_BULK_QUEUE)
 }
 RQ_SHOW_ADMIN_LINK = True
-# We enqueue from our own transaction.on_commit hooks (enrichment.queue), so that a failed
-# enqueue is caught, logged with the note id and left for `enqueue_pending` to repair.
-RQ = {"COMMIT_MODE": "auto"}
+# We enqueue from our own transaction.on_commit hooks (notes.delivery), so that a failed
+# enqueue is caught, logged with the note id and left for the reaper to repair.
+RQ = {"COMMIT_MODE": "auto", "WORKER_CLASS": "enrichment.worker.NoteWorker"}
 
 # --- Redis Sentinel (high availability) ------------------------------------
 
 # With REDIS_SENTINELS set, every queue connection asks the Sentinels which server is the
 # current master of REDIS_SENTINEL_MASTER, and follows a failover on reconnect. REDIS_URL
 # is then not used for the queues; REDIS_DB, REDIS_PASSWORD and REDIS_SSL describe the
-# master. Code that needs Redis goes through django_rq (enrichment.queue.get_connection),
+# master. Code that needs Redis goes through django_rq (notes.delivery.get_connection),
 # so it follows the same configuration.
 
 
@@ -286,10 +300,12 @@ ENRICHMENT_TIMEOUT = env_float("ENRICHMENT_TIMEOUT", 300, minimum=1)
 ENRICHMENT_MAX_INPUT_TOKENS = env_int("ENRICHMENT_MAX_INPUT_TOKENS", 6000, minimum=200)
 # Output language (e.g. "en", "French"); empty = the note's own language.
 ENRICHMENT_LANGUAGE = env.str("ENRICHMENT_LANGUAGE", default="").strip()
-# Concurrent provider calls across all workers (0 = unlimited).
-ENRICHMENT_MAX_CONCURRENCY = env_int("ENRICHMENT_MAX_CONCURRENCY", 0, minimum=0)
 # Input + output tokens allowed per UTC day (0 = unlimited); then notes wait, queued.
+# Checked before every provider call, for everyone and for each person.
 ENRICHMENT_DAILY_TOKEN_BUDGET = env_int("ENRICHMENT_DAILY_TOKEN_BUDGET", 0, minimum=0)
+ENRICHMENT_PERSON_DAILY_TOKENS = env_int("ENRICHMENT_PERSON_DAILY_TOKENS", 0, minimum=0)
+# Provider calls one note may make (its parts, merges and repairs); past it the note fails.
+ENRICHMENT_MAX_CALLS_PER_NOTE = env_int("ENRICHMENT_MAX_CALLS_PER_NOTE", 20, minimum=1)
 # Circuit breaker: after this many consecutive transient provider failures (all workers
 # together), calls pause for the cool-down instead of burning every note's retries.
 ENRICHMENT_BREAKER_THRESHOLD = env_int("ENRICHMENT_BREAKER_THRESHOLD", 5, minimum=1)
@@ -302,36 +318,17 @@ ENRICHMENT_BREAKER_COOLDOWN = env_float("ENRICHMENT_BREAKER_COOLDOWN", 60, minim
 # How often the reaper runs (`manage.py rqcron enrichment.cron`).
 ENRICHMENT_REAPER_INTERVAL = env_int("ENRICHMENT_REAPER_INTERVAL", 60, minimum=1)
 # Lost attempts (worker killed, job vanished) requeued per request before the note is ERROR.
-ENRICHMENT_MAX_REAPS = env_int("ENRICHMENT_MAX_REAPS", 3, minimum=0)
+ENRICHMENT_MAX_REAPS = 3
 # Seconds a worker lets its current job finish after SIGTERM; then the note is queued again.
 ENRICHMENT_SHUTDOWN_GRACE = env_int("ENRICHMENT_SHUTDOWN_GRACE", 20, minimum=1)
 # A busy worker that has not sent a heartbeat for this many seconds counts as dead, and
 # its job as abandoned. Workers send a heartbeat every third of it.
 WORKER_LIVENESS_TTL = env_int("WORKER_LIVENESS_TTL", 90, minimum=3)
-# Every `rqworker` uses this class: liveness marks, graceful shutdown, Redis outages.
-# "inprocess" (default) runs jobs in the worker process on a kept database connection;
-# "isolated" forks a fresh process per job, at about a fifth of the throughput
-# (docs/performance.md).
-WORKER_ISOLATION = env_choice("WORKER_ISOLATION", "inprocess", {"inprocess", "isolated"})
-RQ["WORKER_CLASS"] = {
-    "inprocess": "enrichment.worker.NoteWorker",
-    "isolated": "enrichment.worker.IsolatedNoteWorker",
-}[WORKER_ISOLATION]
-# The reaper's queue. Every NoteWorker listens to it before the queues it is given, so the
-# reaper runs within seconds even behind a backlog of thousands of notes.
+# The reaper's queue. The worker command names it first, so the reaper runs within seconds
+# even behind a backlog of thousands of notes.
 ENRICHMENT_MAINTENANCE_QUEUE = "note_maintenance"
 # Same connection as the note queues (a URL or the Sentinels): one worker serves all three.
 RQ_QUEUES[ENRICHMENT_MAINTENANCE_QUEUE] = {**RQ_QUEUES[ENRICHMENT_QUEUE], "DEFAULT_TIMEOUT": 300}
-
-# --- Database connection start-up -------------------------------------------------
-
-
-# Whether workers wait for each commit to reach the disk. Off (the default), a worker's
-# commit returns before the WAL flush: half the cost of a note's two writes. What a
-# PostgreSQL crash can then lose is the last fraction of a second of *worker* writes
-# (claims, run history, results); the reaper finds those notes unfinished and queues them
-# again. Notes and edits written by the web application are always synchronous.
-WORKER_SYNCHRONOUS_COMMIT = env_bool("WORKER_SYNCHRONOUS_COMMIT", False)
 
 # --- Benchmarks -------------------------------------------------------------
 
@@ -341,6 +338,24 @@ INSTALLED_APPS += ["benchmarks"]
 REDIS_BENCH_DB = env_int("REDIS_BENCH_DB", 13, minimum=0)
 
 # --- Auth, i18n, static -----------------------------------------------------
+
+# Failed logins (the people's login page and the admin's) lock out the username and,
+# separately, the client address for AXES_COOLOFF_TIME after AXES_FAILURE_LIMIT
+# failures; the attempts are kept in the database, so every gunicorn worker sees them.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = 10
+AXES_COOLOFF_TIME = timedelta(minutes=15)
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "notesite.security.client_ip"
+# Failed logins are logged by notesite.security as structured events; axes' own lines
+# name the same client in free text.
+AXES_VERBOSE = False
+# Open sign-ups one address may make per hour (ALLOW_SIGNUP).
+SIGNUP_PER_IP_PER_HOUR = 5
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -367,22 +382,46 @@ SECURE_COOKIES = env_bool("SECURE_COOKIES", not DEBUG)
 SESSION_COOKIE_SECURE = SECURE_COOKIES
 CSRF_COOKIE_SECURE = SECURE_COOKIES
 
-# Off by default so that a first `docker compose up` answers on plain HTTP; turn on once
-# the site is served over HTTPS (see README, "Deploying").
-SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
+# On by default outside development: docker compose serves HTTPS through its proxy
+# (Caddyfile), with a local certificate until a real domain is set (README, "Deploying").
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
 # Container and load-balancer probes and the Prometheus scraper talk plain HTTP to the
 # app itself, inside the private network.
 SECURE_REDIRECT_EXEMPT = [r"^health/", r"^metrics$"]
-# HSTS makes browsers refuse plain HTTP for this many seconds: start small (3600), then
-# raise to a year once HTTPS is known to work everywhere.
-SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0, minimum=0)
-SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+# HSTS makes browsers refuse plain HTTP for this many seconds: a modest hour by default,
+# raised to a year once HTTPS is known to work everywhere.
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 3600, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", not DEBUG)
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+if not SECURE_HSTS_PRELOAD:
+    # Preloading is a deliberate, hard-to-undo choice (it needs a year's max-age); the
+    # modest default leaves it off, so `check --deploy` need not ask for it.
+    SILENCED_SYSTEM_CHECKS = ["security.W021"]
 # Behind a TLS-terminating proxy the app sees plain HTTP; the proxy says what the client
 # used in X-Forwarded-Proto. Only trust it when the proxy always sets (overwrites) it,
 # otherwise a client could claim HTTPS.
 if env_bool("BEHIND_TLS_PROXY", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# Content-Security-Policy (Django's own middleware): scripts and styles only from our
+# static files, or inline with the request's nonce ({{ csp_nonce }}); no plugins, no
+# framing, no <base> elsewhere. The django-rq dashboard adds the hashes of its own
+# inline blocks (enrichment.admin).
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF, CSP.NONCE],
+    "style-src": [CSP.SELF, CSP.NONCE],
+    "img-src": [CSP.SELF, "data:"],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.SELF],
+    "form-action": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+}
+# Browser features no page uses, switched off for every page (PrivatePagesMiddleware).
+PERMISSIONS_POLICY = (
+    "accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), "
+    "microphone=(), payment=(), usb=(), interest-cohort=()"
+)
 
 # Hashed, compressed static files served by WhiteNoise with far-future cache headers.
 # They need `collectstatic` first (the Docker image runs it at build time), so the test
@@ -410,51 +449,9 @@ LOG_FORMAT = env_choice("LOG_FORMAT", "", {"json", "text", ""}) or ("text" if DE
 # Optional: also append the same lines to this file (stdout always gets them).
 LOG_FILE = env.str("LOG_FILE", default="").strip()
 
-# One configuration for the web server, management commands and RQ workers: rqworker's
-# setup_loghandlers() adds its own (coloured, non-JSON) handlers only when no ancestor
-# logger has a handler, and the root handler below always exists, so worker lines come
-# out in the same format. The redaction filter sits on the handlers, so it sees every
-# record, including those of third-party libraries.
-_LOG_HANDLERS = {
-    "stdout": {
-        "class": "logging.StreamHandler",
-        "stream": "ext://sys.stdout",
-        "formatter": LOG_FORMAT,
-        "filters": ["redact"],
-    },
-}
-if LOG_FILE:
-    _LOG_HANDLERS["file"] = {
-        "class": "logging.handlers.WatchedFileHandler",  # plays well with logrotate
-        "filename": LOG_FILE,
-        "formatter": LOG_FORMAT,
-        "filters": ["redact"],
-    }
-
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "filters": {"redact": {"()": "notesite.logs.RedactSecretsFilter"}},
-    "formatters": {
-        "json": {"()": "notesite.logs.JsonFormatter"},
-        "text": {"()": "notesite.logs.TextFormatter"},
-    },
-    "handlers": _LOG_HANDLERS,
-    "root": {"handlers": list(_LOG_HANDLERS), "level": LOG_LEVEL},
-    "loggers": {
-        # Django's defaults give "django" its own plain-text console handler (with DEBUG)
-        # and "django.server" a private one: route both through ours instead, so every
-        # line has the same format and passes the redaction filter exactly once.
-        # LOG_LEVEL applies to them too (Django's defaults pin them at INFO).
-        "django": {"handlers": [], "level": LOG_LEVEL, "propagate": True},
-        "django.server": {
-            "handlers": list(_LOG_HANDLERS),
-            "level": LOG_LEVEL,
-            "propagate": False,
-        },
-        "django.db.backends": {"level": "INFO"},
-    },
-}
+# One configuration for the web server (gunicorn's own lines too), management commands
+# and RQ workers: notesite.logs.logging_config.
+LOGGING = logging_config(level=LOG_LEVEL, fmt=LOG_FORMAT, log_file=LOG_FILE)
 
 # --- Monitoring: health, metrics, stuck notes --------------------------------
 
@@ -462,22 +459,17 @@ LOGGING = {
 # and /metrics without a staff session. Empty: only staff sessions see figures.
 HEALTH_TOKEN = env.str("HEALTH_TOKEN", default="")
 # Upper bound, in seconds, for one /health/ answer; checks still running are reported down.
-HEALTH_CHECK_TIMEOUT = env_float("HEALTH_CHECK_TIMEOUT", 0.8, minimum=0.1)
+HEALTH_CHECK_TIMEOUT = 0.8
 # Connect/read timeout of the dedicated Redis client used by health and metrics.
-HEALTH_REDIS_TIMEOUT = env_float("HEALTH_REDIS_TIMEOUT", 0.5, minimum=0.05)
+HEALTH_REDIS_TIMEOUT = 0.5
 # A note PROCESSING longer than this (seconds) is stuck: its worker died or hangs.
-# Empty means the default, which follows QUEUE_JOB_TIMEOUT.
-ENRICHMENT_STUCK_AFTER = (
-    env_int("ENRICHMENT_STUCK_AFTER", 0, minimum=1)
-    if env.str("ENRICHMENT_STUCK_AFTER", default="").strip()
-    else QUEUE_JOB_TIMEOUT + 120
-)
+ENRICHMENT_STUCK_AFTER = QUEUE_JOB_TIMEOUT + 120
 # A note QUEUED (and not waiting for a scheduled retry) longer than this is stuck.
-ENRICHMENT_QUEUED_STUCK_AFTER = env_int("ENRICHMENT_QUEUED_STUCK_AFTER", 600, minimum=1)
+ENRICHMENT_QUEUED_STUCK_AFTER = 600
 # Run-history figures in /metrics cover this many recent seconds (bounded, indexed queries).
-METRICS_WINDOW = env_int("METRICS_WINDOW", 3600, minimum=60)
+METRICS_WINDOW = 3600
 # Seconds a computed /metrics answer is reused, so frequent scrapes cost one query set.
-METRICS_CACHE_SECONDS = env_float("METRICS_CACHE_SECONDS", 15, minimum=0)
+METRICS_CACHE_SECONDS = 15
 
 # --- People's pages (notes UI) ----------------------------------------------
 
@@ -486,8 +478,10 @@ LOGIN_REDIRECT_URL = "notes:list"
 LOGOUT_REDIRECT_URL = "login"
 # Open sign-up at /accounts/signup/; off by default: staff create accounts in the admin.
 ALLOW_SIGNUP = env_bool("ALLOW_SIGNUP", False)
-# Largest note content accepted from a person, in bytes of UTF-8 (default 1 MiB).
-NOTE_MAX_LENGTH = env_int("NOTE_MAX_LENGTH", 1024 * 1024, minimum=1)
+# Largest note content accepted from a person, in bytes of UTF-8. 100 KB is about 50
+# pages of prose: a few provider calls with an 8k-token local model, one with a large
+# hosted one, well inside ENRICHMENT_MAX_CALLS_PER_NOTE.
+NOTE_MAX_LENGTH = env_int("NOTE_MAX_LENGTH", 100_000, minimum=1)
 # A form-encoded body can be three times the text it carries (%XX per non-ASCII byte).
 # Leave room for a note twice the limit so that an over-long note comes back as a form
 # error with the text kept, instead of Django refusing to read the request at all.

@@ -71,6 +71,7 @@ def main() -> int:
                 "manage.py",
                 "rqworker",
                 "--with-scheduler",
+                "note_maintenance",
                 "note_enrichment",
                 "note_enrichment_bulk",
             ],

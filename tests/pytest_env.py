@@ -21,6 +21,8 @@ os.environ.setdefault("DEBUG", "false")
 os.environ.setdefault("ALLOWED_HOSTS", "testserver,localhost,127.0.0.1")
 os.environ.setdefault("ENRICHMENT_RETRY_BASE_DELAY", "0.2")
 os.environ.setdefault("LOG_LEVEL", "warning")
+# The test client and the live server speak plain HTTP; production redirects to HTTPS.
+os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
 # Tests render templates without running collectstatic, so no manifest of hashed names
 # exists; tests/deploy/ checks the hashed static files with a real collectstatic.
 os.environ.setdefault("STATICFILES_MANIFEST", "false")

@@ -4,6 +4,7 @@ The backend is chosen by ``ENRICHMENT_BACKEND``. An enricher raises the errors o
 :mod:`enrichment.errors` so that the pipeline can apply the right policy.
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -32,7 +33,12 @@ class EnrichmentResult:
 class Enricher(Protocol):
     name: str
 
-    def enrich(self, content: str) -> EnrichmentResult: ...
+    def enrich(
+        self, content: str, *, vocabulary: Sequence[str] = (), language: str = ""
+    ) -> EnrichmentResult:
+        """``vocabulary``: the owner's tags, most used first, to prefer over new ones;
+        ``language``: the ISO 639-1 code of every generated field ("" = the note's own)."""
+        ...
 
 
 def get_enricher(backend: str | None = None) -> Enricher:

@@ -1,203 +1,188 @@
 """The offline enricher: deterministic, no network, and useful on its own.
 
-It scores words by frequency (stop words of the detected language removed), keeps the
-most informative sentences as an extractive summary, takes tags from the note's own
-keywords, and picks out action items: checkboxes, TODO lines and imperative lines.
+The note's Markdown becomes plain text blocks (:mod:`enrichment.text.markup`); its language
+comes from py3langid and script rules (:mod:`enrichment.text.language`); tags are ranked
+keyphrases (:mod:`enrichment.text.keyphrases`), mapped onto the person's own tags;
+action items are open tasks, TODO markers and imperative sentences
+(:mod:`enrichment.text.actions`). The title is a heading, the first clause or the leading
+keyphrases; the summary is the note's most informative whole sentences. Numbers are
+left out of keyphrases only: a summary or a to-do keeps "by 15 May".
+
+Tags are not lemmatised: a Russian tag keeps the form the note uses ("проекта").
+simplemma, the one multilingual lemmatiser with dictionaries in its wheel, took 830 MiB
+and over a minute to load seven languages here.
+
+Models load once per process. The language model, needed by every note, loads when the
+enricher is first made (a worker's preload does that before forking or taking jobs);
+jieba's dictionary loads on the first Chinese note, so a worker that never sees one
+never pays its ~60 MB.
 """
 
 import re
-from collections import Counter
+from collections.abc import Sequence
 
 from enrichment.errors import PermanentEnrichmentError
 from enrichment.schema import Enrichment
+from enrichment.text import actions, keyphrases, language, markup, words
 
 from . import EnrichmentResult
 
-STOP_WORDS = {
-    "en": set(
-        """a about above after again against all also am an and any are as at be because been
-        before being below between both but by can could did do does doing down during each few
-        for from further had has have having he her here hers herself him himself his how i if in
-        into is it its itself just let me more most my myself no nor not now of off on once only
-        or other our ours ourselves out over own same she should so some such than that the their
-        theirs them themselves then there these they this those through to too under until up
-        very was we were what when where which while who whom why will with would you your yours
-        yourself yourselves get got one two also may might must need needs shall us via etc per
-        really like make made much many well still even back way things thing going want""".split()
-    ),
-    "fr": set(
-        """au aux avec ce ces dans de des du elle en et eux il je la le les leur lui ma mais me
-        même mes moi mon ne nos notre nous on ou par pas pour qu que qui sa se ses son sur ta te
-        tes toi ton tu un une vos votre vous est sont été être avoir fait faire comme plus tout
-        cette aussi bien donc car""".split()
-    ),
-    "de": set(
-        """aber alle als also am an auch auf aus bei bin bis bist da dann das dass dem den der des
-        die dies doch du durch ein eine einem einen einer eines er es für hat hatte ich ihr im in
-        ist ja kann mit nach nicht noch nur ob oder sich sie sind so über um und uns von vor war
-        wie wir wird zu zum zur werden wurde""".split()
-    ),
-    "es": set(
-        """a al algo como con de del el ella en entre es esta este esto ha hay la las le lo los
-        más me mi muy no nos o para pero por que se si sin sobre su sus también te tu un una uno
-        y ya son está están ser fue""".split()
-    ),
-    "it": set(
-        """a al alla anche che chi con da del della di e è gli ha ho i il in la le lo ma mi ne
-        non per più quella questo se si sono su tra un una uno ci come sua suo""".split()
-    ),
-    "pt": set(
-        """a ao aos as com como da das de do dos e é ela ele em entre era essa esse esta este eu
-        foi há isso já mais mas me muito na não nas no nos o os ou para pela pelo por que se sem
-        seu sua são também um uma você""".split()
-    ),
-    "nl": set(
-        """aan al als bij dan dat de der die dit door een en er het hij hoe ik in is je kan maar
-        met mijn naar niet nog of om ook op over te tot uit van voor was wat we wel wij zijn zo
-        ze zij""".split()
-    ),
-}
-
-ACTION_VERBS = set(
-    """add ask book buy call cancel check clean confirm contact create decide deploy draft email
-    file finish fix follow get install invite learn make meet move order pay pick plan prepare
-    print read refactor remember remind renew reply request research review schedule send set
-    sign submit test update upgrade verify visit write""".split()
-)
-
-WORD_RE = re.compile(r"[^\W\d_][\w'’-]*", re.UNICODE)
-SENTENCE_RE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'“(\[])|\n{2,}")
-CHECKBOX_RE = re.compile(r"^\s*(?:[-*+]\s*)?\[( |x|X)?\]\s*(.+)$")
-TODO_RE = re.compile(r"^\s*(?:[-*+]\s*)?(?:TODO|To ?do|Action|AI)\s*[:\-]\s*(.+)$", re.IGNORECASE)
-BULLET_RE = re.compile(r"^\s*(?:[-*+•]|\d+[.)])\s+(.+)$")
-MARKUP_RE = re.compile(r"^[#>\s*-]+")
-
-WORDS_PER_MINUTE = 200
 MAX_SUMMARY_SENTENCES = 3
-MAX_TAGS = 8
+MAX_SUMMARY_CHARS = 600
+MAX_TAGS = 5
+MAX_TITLE_CHARS = 60
+# Keyphrases and the summary read the first ``ANALYSED_CHARS`` of text: a note states its
+# topic early, and segmenting a long Chinese or Japanese note costs seconds. Action
+# items are looked for in the whole note.
+ANALYSED_CHARS = 8_000
+NUMBER_RE = re.compile(r"\d[\d.,:/%-]*")
+CLAUSE_RE = re.compile(r"[,;:(–—]|\s-\s|[.!?。！？](?=\s|$)|[、，；：]")
+NO_SPACES = ("ja", "zh")
 
 
-def words(text: str) -> list[str]:
-    return WORD_RE.findall(text)
+def _runs(text: str, lang: str) -> list[list[str]]:
+    return words.phrase_runs(NUMBER_RE.sub(" ", text), lang)
 
 
-def detect_language(tokens: list[str]) -> str:
-    """The language whose stop words appear most often; English when nothing stands out."""
-    lowered = [t.lower() for t in tokens]
-    scores = {lang: sum(1 for t in lowered if t in stops) for lang, stops in STOP_WORDS.items()}
-    best = max(scores, key=lambda lang: (scores[lang], lang == "en"))
-    return best if scores[best] > 0 else "en"
+def _title(blocks, ranked, lang: str) -> str:
+    headings = [b.text for b in blocks if b.kind == "heading"]
+    first = (headings or blocks[0].sentences or [blocks[0].text])[0]
+    first = re.sub(r"^(?:TODO|To[ -]?do|Action)\s*:\s*", "", first, flags=re.IGNORECASE)
+    candidates = [first]
+    if not headings:
+        clause = CLAUSE_RE.split(first, maxsplit=1)[0].strip()
+        candidates.append(clause)
+    for candidate in candidates:
+        candidate = candidate.strip().rstrip(".。!！:：")
+        if candidate and len(candidate) <= MAX_TITLE_CHARS:
+            return candidate
+    if lang not in NO_SPACES:
+        phrase = _leading_phrase(candidates[-1], lang)
+        if len(phrase) >= MAX_TITLE_CHARS // 2:
+            return phrase
+    if ranked:
+        joiner = "、" if lang in NO_SPACES else ", "
+        title = ""
+        for phrase, _ in ranked[:3]:
+            longer = f"{title}{joiner}{phrase}" if title else phrase
+            if len(longer) > MAX_TITLE_CHARS:
+                break
+            title = longer
+        if title:
+            return title[0].upper() + title[1:]
+    return _leading_phrase(first, lang) or first[:MAX_TITLE_CHARS] or "Untitled note"
 
 
-def split_sentences(text: str) -> list[str]:
-    sentences = []
-    for block in SENTENCE_RE.split(text):
-        for line in block.splitlines():
-            if CHECKBOX_RE.match(line) or TODO_RE.match(line):
-                continue  # to-do lines are action items, not summary material
-            line = MARKUP_RE.sub("", line).strip()
-            if len(words(line)) >= 3:
-                sentences.append(" ".join(line.split()))
-    return sentences
+def _leading_phrase(clause: str, lang: str) -> str:
+    """The clause's first words up to ``MAX_TITLE_CHARS``, ending on a content word."""
+    kept: list[str] = []
+    for word in clause.split():
+        if len(" ".join([*kept, word])) > MAX_TITLE_CHARS:
+            break
+        kept.append(word)
+    stops = words.stop_words(lang)
+    while kept and kept[-1].lower().strip(",;:") in stops:
+        kept.pop()
+    return " ".join(kept).rstrip(",;:")
 
 
-def keyword_counts(tokens: list[str], stops: set[str]) -> Counter:
-    counts = Counter()
-    for token in tokens:
-        word = token.lower().strip("'’-")
-        if len(word) > 2 and word not in stops and word not in STOP_WORDS["en"]:
-            counts[word] += 1
-    return counts
+def _summary(blocks, ranked, title: str, lang: str) -> str:
+    # A heading or a one-line first paragraph that became the title says nothing new.
+    lines = {b.text.rstrip(".。") for b in blocks}
+    body = [
+        sentence
+        for block in blocks
+        if block.kind == "paragraph" and block.checked is None
+        for sentence in block.sentences
+        if not (sentence.rstrip(".。") == title and title in lines)
+    ]
+    if not body:
+        body = [b.text.replace("\n", " ") for b in blocks if b.text != title] or [title]
+        joined = "; ".join(body)
+        return joined if len(joined) <= MAX_SUMMARY_CHARS else body[0][:MAX_SUMMARY_CHARS]
+    weights = {phrase: len(ranked) - rank for rank, (phrase, _) in enumerate(ranked[:20])}
 
+    def score(sentence: str) -> float:
+        lowered = sentence.lower()
+        hits = sum(weight for phrase, weight in weights.items() if phrase in lowered)
+        return hits / max(1, len(sentence)) ** 0.5
 
-def extract_action_items(text: str) -> list[str]:
-    items = []
-    for line in text.splitlines():
-        match = CHECKBOX_RE.match(line)
-        if match:
-            if (match.group(1) or " ").lower() != "x":  # a ticked box is done
-                items.append(match.group(2).strip())
+    order = sorted(range(len(body)), key=lambda i: (-score(body[i]), i))
+    chosen, length = [], 0
+    for i in order[:MAX_SUMMARY_SENTENCES]:
+        if length + len(body[i]) > MAX_SUMMARY_CHARS and chosen:
             continue
-        match = TODO_RE.match(line)
-        if match:
-            items.append(match.group(1).strip())
-            continue
-        bullet = BULLET_RE.match(line)
-        candidate = (bullet.group(1) if bullet else line).strip()
-        first = candidate.split(maxsplit=1)[0].lower().strip(",.:;!") if candidate else ""
-        if first in ACTION_VERBS and len(words(candidate)) >= 2:
-            items.append(candidate.rstrip("."))
-    seen, unique = set(), []
-    for item in items:
-        key = item.lower()
-        if key not in seen:
-            seen.add(key)
-            unique.append(item[:500])
-    return unique[:50]
+        chosen.append(i)
+        length += len(body[i]) + 1
+    joiner = "" if lang in NO_SPACES else " "
+    return joiner.join(body[i] for i in sorted(chosen))[:2000]
 
 
-def summarise(sentences: list[str], counts: Counter) -> str:
-    if not sentences:
-        return ""
-    top = max(counts.values(), default=1)
-
-    def score(sentence):
-        toks = [t.lower() for t in words(sentence)]
-        informative = [counts[t] / top for t in toks if t in counts]
-        # Favour dense sentences, a little the early ones; long ones are not free.
-        return sum(informative) / (len(toks) ** 0.5 or 1)
-
-    ranked = sorted(range(len(sentences)), key=lambda i: (-score(sentences[i]), i))
-    chosen = sorted(ranked[:MAX_SUMMARY_SENTENCES])
-    summary = " ".join(sentences[i] for i in chosen)
-    return summary[:2000].rstrip()
+def _leading(blocks):
+    """The blocks that fit in ``ANALYSED_CHARS``; at least the first."""
+    head, size = [], 0
+    for block in blocks:
+        size += len(block.text)
+        if head and size > ANALYSED_CHARS:
+            break
+        head.append(block)
+    return head
 
 
-def suggest_title(text: str, counts: Counter) -> str:
-    for line in text.splitlines():
-        line = MARKUP_RE.sub("", line).strip()
-        checkbox = CHECKBOX_RE.match(line)
-        if checkbox:
-            line = checkbox.group(2)
-        if len(words(line)) >= 1:
-            title = " ".join(line.split())
-            if len(title) > 80:
-                cut = title[:80].rsplit(" ", 1)[0]
-                title = cut.rstrip(",.;:") + "…"
-            return title.rstrip(".")
-    keywords = [w for w, _ in counts.most_common(3)]
-    return " ".join(keywords).capitalize() or "Untitled note"
+def analyse(content: str, vocabulary: Sequence[str] = ()) -> Enrichment:
+    """The enrichment of one note's Markdown."""
+    blocks = markup.blocks(content)
+    plain = "\n".join(b.text for b in blocks)
+    if not words.WORD_RE.search(plain):
+        # Nothing but code (or markup): its own text is all there is to go on.
+        plain = markup.strip_addresses(content)
+        blocks = [markup.Block("paragraph", plain)]
+    if not words.WORD_RE.search(plain):
+        raise PermanentEnrichmentError("The note has no words to enrich.")
+    lang = language.detect_language(plain)
+    analysis_lang = lang
+    if lang == language.UNDETERMINED:
+        # Segment by script even when the language is unsure: kana or Han still need it.
+        analysis_lang = "ja" if language.KANA_RE.search(plain) else ""
+        analysis_lang = analysis_lang or ("zh" if language.HAN_RE.search(plain) else lang)
+    head = _leading(blocks)
+    headings = [_runs(b.text, analysis_lang) for b in head if b.kind == "heading"]
+    # A ticked item is history: it says little about what the note is about now.
+    body = [
+        _runs(sentence, analysis_lang)
+        for b in head
+        if b.kind != "heading" and not b.checked
+        for sentence in b.sentences
+    ]
+    joiner = "" if analysis_lang in NO_SPACES else " "
+    ranked = keyphrases.keyphrases([sum(headings, [])] + body, joiner=joiner)
+    title = _title(blocks, ranked, analysis_lang)
+    head_text = NUMBER_RE.sub(" ", "\n".join(b.text for b in head))
+    tags = keyphrases.choose_tags(ranked, vocabulary, limit=MAX_TAGS, text=head_text, joiner=joiner)
+    return Enrichment(
+        title=title,
+        summary=_summary(head, ranked, title, analysis_lang),
+        tags=tags,
+        action_items=actions.action_items(blocks, analysis_lang),
+        language=lang,
+    )
 
 
 class LocalEnricher:
     name = "local"
 
-    def enrich(self, content: str):
-        text = content.strip()
-        tokens = words(text)
-        if not tokens:
-            raise PermanentEnrichmentError("The note has no words to enrich.")
-        language = detect_language(tokens)
-        counts = keyword_counts(tokens, STOP_WORDS.get(language, set()))
-        title = suggest_title(text, counts)
-        sentences = split_sentences(text)
-        # A heading that became the title says nothing new in the summary.
-        body = [s for s in sentences if s.rstrip(".") != title] or sentences
-        summary = summarise(body, counts) or " ".join(text.split())[:300]
-        tags = [word for word, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))]
-        enrichment = Enrichment(
-            title=title,
-            summary=summary,
-            tags=tags[:MAX_TAGS],
-            action_items=extract_action_items(text),
-            language=language,
-        )
-        return EnrichmentResult(enrichment=enrichment, backend=self.name, model="")
+    def __init__(self):
+        language.load_model()
+
+    def enrich(
+        self, content: str, *, vocabulary: Sequence[str] = (), language: str = ""
+    ) -> EnrichmentResult:
+        # ``language`` asks for fields in another language; extraction cannot translate,
+        # so the note's own language is kept and recorded.
+        return EnrichmentResult(enrichment=analyse(content, vocabulary), backend=self.name)
 
 
-def text_stats(content: str) -> dict:
-    count = len(words(content))
-    return {
-        "word_count": count,
-        "reading_time_minutes": max(1, round(count / WORDS_PER_MINUTE)) if count else 0,
-    }
+def warm_up() -> None:
+    """Load every model now rather than on the first note of each language."""
+    language.load_model()
+    words.phrase_runs("模型加载", "zh")

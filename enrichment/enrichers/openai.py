@@ -2,15 +2,22 @@
 
 What it does for one note:
 
-1. Checks the daily token budget and the shared circuit breaker (both make the note wait
-   QUEUED instead of failing or using up a retry).
-2. Splits a note longer than ``ENRICHMENT_MAX_INPUT_TOKENS`` at paragraph, then sentence
-   boundaries; every part is enriched and the results are merged. Nothing is truncated.
-3. Asks for structured output (a strict JSON schema generated from
-   :class:`~enrichment.schema.Enrichment`); if the endpoint rejects that, JSON mode, then
-   plain instructions. What worked is remembered per endpoint and model.
-4. Parses leniently (code fences, ``<think>`` blocks, prose around the JSON), validates
-   against the schema and, if that fails, asks once more with the validation error.
+1. Learns what the endpoint is, once per endpoint and model: its context size (llama.cpp
+   ``/props``, vLLM ``/v1/models``, Ollama ``/api/show``, else
+   ``ENRICHMENT_MAX_INPUT_TOKENS``) and whether it counts tokens (``/tokenize``).
+2. Splits a note that does not fit one request at paragraph, then sentence boundaries;
+   every part is enriched and the results are merged. Nothing is truncated. A context
+   rejection splits smaller and tries again, within ``ENRICHMENT_MAX_CALLS_PER_NOTE``.
+3. Before every provider call, checks the daily budget, the person's quota, the call cap
+   and the shared circuit breaker (budget and breaker make the note wait QUEUED).
+4. Asks for structured output: the full JSON schema generated from
+   :class:`~enrichment.schema.Enrichment` for servers that enforce it with a grammar, the
+   strict subset for OpenAI; then JSON mode, then plain instructions, as the endpoint
+   rejects each. What worked is remembered per endpoint and model.
+5. Sends the note as data in its own message, with chat-template control sequences made
+   inert; parses leniently (code fences, ``<think>`` blocks, prose around the JSON),
+   validates and, if that fails, asks once more with the validation error.
+6. Redacts secrets from the output and from every error reason before they are stored.
 
 Every provider request is counted, and the tokens it used are reported even when the
 attempt fails (``exc.usage``), so the run history shows what each attempt cost.
@@ -25,6 +32,7 @@ import math
 import os
 import re
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -46,9 +54,12 @@ logger = logging.getLogger(__name__)
 
 # Bump whenever the instructions or the schema sent to the model change: the version is
 # stored with every result, and a stored result is reused only for the same version.
-PROMPT_VERSION = "2026-11.1"
+PROMPT_VERSION = "2026-12.1"
 
 MAX_TAGS = 8
+# The person's tags offered to the model: the most used first, each shortened.
+MAX_VOCABULARY = 50
+MAX_TAG_CHARS = 40
 MAX_ACTION_ITEMS = 50
 # Room kept for the instructions and the delimiters around the note, in tokens.
 PROMPT_OVERHEAD_TOKENS = 600
@@ -235,14 +246,23 @@ def strict_json_schema() -> dict:
     }
 
 
+@functools.cache
+def full_json_schema() -> dict:
+    """The whole JSON schema pydantic generates, lengths and item counts included: for
+    servers that enforce a schema with a grammar (llama.cpp, vLLM), so that what they
+    produce validates the first time."""
+    return Enrichment.model_json_schema()
+
+
 def response_format(mode: str) -> dict | None:
-    if mode == "json_schema":
+    if mode in ("json_schema_full", "json_schema"):
+        full = mode == "json_schema_full"
         return {
             "type": "json_schema",
             "json_schema": {
                 "name": "note_enrichment",
-                "strict": True,
-                "schema": strict_json_schema(),
+                "strict": not full,
+                "schema": full_json_schema() if full else strict_json_schema(),
             },
         }
     if mode == "json_object":
@@ -250,15 +270,18 @@ def response_format(mode: str) -> dict | None:
     return None
 
 
-def system_prompt() -> str:
+def system_prompt(language: str = "") -> str:
     """The instructions. The note never appears here: it comes as data in its own message."""
     fields = "\n".join(
         f'- "{name}" ({spec["type"]}): {spec.get("description", "")}'
         for name, spec in strict_json_schema()["properties"].items()
     )
-    language = settings.ENRICHMENT_LANGUAGE
+    language = language or settings.ENRICHMENT_LANGUAGE
     if language:
-        write_in = f"Write the title, summary, tags and action items in {language}."
+        write_in = (
+            f"Write the title, summary, tags and action items in {language}, whatever "
+            "language the note is written in."
+        )
     else:
         write_in = "Write the title, summary, tags and action items in the note's own language."
     return (
@@ -269,13 +292,37 @@ def system_prompt() -> str:
         f"{fields}\n\n"
         f'{write_in} "language" is the ISO 639-1 code of the language the note is written '
         "in. Action items are concrete things to do stated or clearly implied by the note; "
-        "use an empty list when there are none. Tags are short lowercase keywords."
+        "use an empty list when there are none. Tags are short lowercase keywords. When the "
+        "message lists the person's existing tags, prefer those that fit the note, and add a "
+        "new tag only when none of them fits."
     )
 
 
-def note_message(content: str, *, part: tuple[int, int] | None = None, merging=False) -> str:
-    # A note that contains the closing marker cannot end the data block early.
-    safe = content.replace("</note>", "< /note>")
+# Chat-template control sequences (ChatML, Llama 2 and 3, Mistral, GPT-style): in a note
+# they are text, but a server that renders the prompt would read them as real turn
+# boundaries. Each is broken up with a space, which no template recognises.
+_PIPE_TOKEN = re.compile(r"<\s*([|｜])([^<>|｜\n]{1,40})([|｜])\s*>")
+_BRACKET_TOKEN = re.compile(
+    r"\[(\s*/?\s*(?:INST|SYS|SYSTEM_PROMPT|TOOL_CALLS|AVAILABLE_TOOLS)\s*)\]", re.I
+)
+_ANGLE_TOKEN = re.compile(r"<(\s*/?\s*(?:s|note|system|user|assistant)\s*)>", re.I)
+
+
+def neutralise(text: str) -> str:
+    """``text`` with chat-template control sequences and the ``</note>`` boundary (in any
+    case or spacing) made inert; everything else unchanged."""
+    text = _PIPE_TOKEN.sub(r"< \1\2\3 >", text)
+    text = _BRACKET_TOKEN.sub(r"[ \1 ]", text)
+    return _ANGLE_TOKEN.sub(r"< \1>", text)
+
+
+def note_message(
+    content: str,
+    *,
+    part: tuple[int, int] | None = None,
+    merging=False,
+    vocabulary: Sequence[str] = (),
+) -> str:
     if merging:
         intro = (
             "The note below is made of the summaries of consecutive parts of one long note. "
@@ -285,7 +332,10 @@ def note_message(content: str, *, part: tuple[int, int] | None = None, merging=F
         intro = f"The note below is part {part[0]} of {part[1]} of one long note."
     else:
         intro = "Enrich this note."
-    return f"{intro}\n<note>\n{safe}\n</note>"
+    if vocabulary:
+        tags = ", ".join(neutralise(str(t))[:MAX_TAG_CHARS] for t in vocabulary[:MAX_VOCABULARY])
+        intro += f"\nThe person's existing tags: {tags}"
+    return f"{intro}\n<note>\n{neutralise(content)}\n</note>"
 
 
 _THINK = re.compile(r"<(think|thinking|reasoning)>.*?</\1>", re.DOTALL | re.IGNORECASE)
@@ -327,6 +377,14 @@ def readable_validation_error(exc: ValidationError) -> str:
 
 # --- The enricher ---------------------------------------------------------------------
 
+# Reply tokens reserved in the context, and asked for as max_tokens from servers whose
+# context is known (a bounded reply bounds what a budget can be overshot by).
+MAX_OUTPUT_TOKENS = 2048
+# A part smaller than this that still does not fit means the context is too small.
+MIN_PART_TOKENS = 64
+# Margin on counts derived from a bytes-per-token ratio: token density varies in a text.
+DENSITY_MARGIN = 1.15
+
 
 @dataclass
 class Usage:
@@ -337,6 +395,10 @@ class Usage:
     input_tokens: int = 0
     output_tokens: int = 0
     provider_calls: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.input_tokens + self.output_tokens
 
 
 class OpenAIEnricher:
@@ -351,8 +413,9 @@ class OpenAIEnricher:
                 "The openai backend is not configured: " + " ".join(problems)
             )
         self.model = settings.OPENAI_MODEL
-        self.endpoint = limits.endpoint_id(llm_client.endpoint_url(), self.model)
-        self.breaker = limits.CircuitBreaker(limits.endpoint_id(llm_client.endpoint_url()))
+        self.base_url = llm_client.endpoint_url()
+        self.endpoint = limits.endpoint_id(self.base_url, self.model)
+        self.breaker = limits.CircuitBreaker(limits.endpoint_id(self.base_url))
         self.client = None
 
     def cache_identity(self) -> tuple[str, str, str]:
@@ -360,20 +423,29 @@ class OpenAIEnricher:
         from the same content is reused instead of paying for it again."""
         return (self.name, self.model, PROMPT_VERSION)
 
-    def enrich(self, content: str) -> EnrichmentResult:
+    def enrich(
+        self, content: str, *, vocabulary: Sequence[str] = (), language: str = ""
+    ) -> EnrichmentResult:
         usage = Usage(model=self.model)
+        self.vocabulary = list(vocabulary)[:MAX_VOCABULARY]
+        self.language = language
+        self.part_cap: int | None = None
         try:
-            limits.check_daily_budget()
+            limits.check_spending()
+            self.facts = self._learn_endpoint()
+            self.density = self._density(content)
             # One HTTP client per note, closed afterwards: long-lived workers leak nothing.
             with llm_client.build_client() as self.client:
                 enrichment = self._enrich_text(content, usage, depth=0)
         except EnrichmentError as exc:
+            # Reasons are stored and shown: nothing secret a provider or model echoed.
+            exc.args = (llm_client.redact(str(exc)),)
             exc.usage = usage
             raise
         finally:
             self.client = None
         return EnrichmentResult(
-            enrichment,
+            _redacted(enrichment),
             backend=self.name,
             model=self.model,
             prompt_version=PROMPT_VERSION,
@@ -382,28 +454,121 @@ class OpenAIEnricher:
             provider_calls=usage.provider_calls,
         )
 
+    # What the endpoint is ----------------------------------------------------------
+
+    def _learn_endpoint(self) -> dict[str, str]:
+        """The endpoint's profile, probed once per endpoint and model, then remembered."""
+        facts = limits.profile(self.endpoint)
+        if "server" not in facts:
+            found = llm_client.probe(self.base_url, self.model)
+            if found is not None:
+                limits.learn(self.endpoint, **found)
+                facts = {**facts, **{k: str(v) for k, v in found.items()}}
+        return facts
+
+    def _context(self) -> int:
+        return int(self.facts.get("context") or 0)
+
+    def _density(self, content: str) -> float | None:
+        """Bytes per token for this note: from the server's own tokenizer when it has one
+        and the note may need splitting, else as calibrated from earlier replies."""
+        if _tiktoken_encoding(self.model) is not None:
+            return None
+        size = len(content.encode("utf-8", "surrogatepass"))
+        if self.facts.get("tokenize") == "1" and size > self._part_budget(None) // 2:
+            tokens = llm_client.tokenize(self.base_url, self.facts["server"], self.model, content)
+            if tokens:
+                return size / tokens
+        calibrated = self.facts.get("bytes_per_token")
+        return float(calibrated) if calibrated else None
+
+    def _count(self, text: str) -> int:
+        encoding = _tiktoken_encoding(self.model)
+        if encoding is not None:
+            return len(encoding.encode(text, disallowed_special=()))
+        if self.density:
+            size = len(text.encode("utf-8", "surrogatepass"))
+            return math.ceil(size / self.density * DENSITY_MARGIN) + 1
+        return estimate_tokens(text)
+
+    def _output_reserve(self) -> int | None:
+        context = self._context()
+        return min(MAX_OUTPUT_TOKENS, context // 4) if context else None
+
+    def _part_budget(self, count=None) -> int:
+        """Note tokens per request: the context the server publishes, less the
+        instructions and the reply; ENRICHMENT_MAX_INPUT_TOKENS when it publishes none."""
+        count = count or estimate_tokens
+        overhead = count(system_prompt(self.language)) + count(", ".join(self.vocabulary)) + 100
+        context = self._context()
+        if context:
+            budget = context - overhead - (self._output_reserve() or 0)
+        else:
+            budget = settings.ENRICHMENT_MAX_INPUT_TOKENS - max(overhead, PROMPT_OVERHEAD_TOKENS)
+        if self.part_cap is not None:
+            budget = min(budget, self.part_cap)
+        return max(MIN_PART_TOKENS, budget)
+
     # Long notes ----------------------------------------------------------------------
 
-    def _part_budget(self) -> int:
-        return max(100, settings.ENRICHMENT_MAX_INPUT_TOKENS - PROMPT_OVERHEAD_TOKENS)
-
     def _enrich_text(self, text: str, usage: Usage, *, depth: int, merging=False) -> Enrichment:
-        counter = functools.partial(count_tokens, model=self.model)
-        parts = split_text(text, self._part_budget(), counter)
+        budget = self._part_budget(self._count)
+        parts = split_text(text, budget, self._count)
         if len(parts) == 1:
-            return self._enrich_one(text, usage, merging=merging)
-        logger.info("Long note: %d parts of at most %d tokens", len(parts), self._part_budget())
-        results = [
-            self._enrich_one(part, usage, part=(i, len(parts)))
-            for i, part in enumerate(parts, start=1)
-        ]
+            try:
+                return self._enrich_one(text, usage, merging=merging)
+            except llm_client.ContextExceeded as exc:
+                self._shrink(text, exc)
+                return self._enrich_text(text, usage, depth=depth + 1, merging=merging)
+        if depth >= MAX_MERGE_DEPTH:
+            raise PermanentEnrichmentError("The note is too long to summarise within the limits.")
+        self._check_call_cap(usage, needed=len(parts) + 1)
+        logger.info("Long note: %d parts of at most %d tokens", len(parts), budget)
+        results = []
+        for i, part in enumerate(parts, start=1):
+            try:
+                results.append(self._enrich_one(part, usage, part=(i, len(parts))))
+            except llm_client.ContextExceeded as exc:
+                self._shrink(part, exc)
+                results.append(self._enrich_text(part, usage, depth=depth + 1))
         return self._merge(results, usage, depth=depth)
+
+    def _shrink(self, text: str, exc: llm_client.ContextExceeded) -> None:
+        """After a context rejection: learn the server's figures and make parts smaller
+        than ``text``; fail, naming what to change, when even a minimal part cannot fit."""
+        counted = self._count(text)
+        if exc.limit:
+            limits.learn(self.endpoint, context=exc.limit)
+            self.facts["context"] = str(exc.limit)
+        if exc.requested and _tiktoken_encoding(self.model) is None:
+            # The server counted the whole request: its density is at most this.
+            size = len(text.encode("utf-8", "surrogatepass")) + len(system_prompt().encode())
+            self.density = min(self.density or math.inf, size / exc.requested)
+            limits.learn(self.endpoint, bytes_per_token=f"{self.density:.4f}")
+        self.part_cap = min(self._part_budget(self._count), max(1, counted // 2))
+        if self.part_cap < MIN_PART_TOKENS or counted <= MIN_PART_TOKENS:
+            limit = f" ({exc.limit} tokens)" if exc.limit else ""
+            raise PermanentEnrichmentError(
+                f"Even a minimal part of the note does not fit the model's context{limit} "
+                "with the instructions and the reply. Raise the server's context size "
+                "(llama-server -c, Ollama num_ctx, vLLM --max-model-len) or use a model with "
+                "a larger context; ENRICHMENT_MAX_INPUT_TOKENS applies when the server "
+                f"publishes none. {exc}"
+            ) from None
+        logger.info("Context rejection; splitting into parts of at most %d tokens", self.part_cap)
+
+    def _check_call_cap(self, usage: Usage, needed: int = 1) -> None:
+        cap = settings.ENRICHMENT_MAX_CALLS_PER_NOTE
+        if usage.provider_calls + needed > cap:
+            raise PermanentEnrichmentError(
+                f"The note needs more than ENRICHMENT_MAX_CALLS_PER_NOTE ({cap}) provider "
+                "calls: shorten it or split it into several notes (an operator may raise the "
+                "cap or use a model with a larger context)."
+            )
 
     def _merge(self, results: list[Enrichment], usage: Usage, *, depth: int) -> Enrichment:
         """Summary of the summaries (one more request), tags ranked by how many parts
         carry them, every action item once, the most common language."""
-        if depth >= MAX_MERGE_DEPTH:
-            raise PermanentEnrichmentError("The note is too long to summarise within the limits.")
         summaries = "\n\n".join(f"{r.title}: {r.summary}" for r in results)
         overall = self._enrich_text(summaries, usage, depth=depth + 1, merging=True)
         tag_counts = Counter()
@@ -433,9 +598,12 @@ class OpenAIEnricher:
     # One request (plus its repair) ---------------------------------------------------
 
     def _enrich_one(self, text: str, usage: Usage, *, part=None, merging=False) -> Enrichment:
+        message = note_message(
+            text, part=part, merging=merging, vocabulary=() if merging else self.vocabulary
+        )
         messages = [
-            {"role": "system", "content": system_prompt()},
-            {"role": "user", "content": note_message(text, part=part, merging=merging)},
+            {"role": "system", "content": system_prompt(self.language)},
+            {"role": "user", "content": message},
         ]
         reply = self._ask(messages, usage)
         try:
@@ -466,9 +634,15 @@ class OpenAIEnricher:
     def _validate(content: str) -> Enrichment:
         return Enrichment.model_validate(extract_json(content))
 
+    def _first_mode(self) -> str:
+        # OpenAI takes only the strict subset; grammar servers, and unknown ones until
+        # they refuse, get the full schema.
+        return "json_schema" if self.facts.get("server") == "openai" else limits.MODES[0]
+
     def _ask(self, messages: list[dict], usage: Usage) -> llm_client.Reply:
         """One logical request: falls back through the output modes the endpoint rejects."""
-        mode = limits.remembered_mode(self.endpoint)
+        mode = self.facts.get("mode")
+        mode = mode if mode in limits.MODES else self._first_mode()
         while True:
             try:
                 reply = self._call(messages, mode, usage)
@@ -479,7 +653,8 @@ class OpenAIEnricher:
                     raise PermanentEnrichmentError(str(exc)) from None
                 logger.info("Endpoint rejected %s output; falling back to %s", mode, following[0])
                 mode = following[0]
-                limits.remember_mode(self.endpoint, mode)
+                self._remember_mode(mode)
+        self._remember_mode(mode)
         if reply.refusal:
             raise PermanentEnrichmentError(
                 f"The model refused to enrich this note: {reply.refusal[:300]}"
@@ -494,29 +669,39 @@ class OpenAIEnricher:
             )
         return reply
 
+    def _remember_mode(self, mode: str) -> None:
+        """What the endpoint takes is remembered (and shown on /health/ as the dialect)."""
+        if self.facts.get("mode") != mode:
+            self.facts["mode"] = mode
+            with contextlib.suppress(RedisError):
+                limits.remember_mode(self.endpoint, mode)
+
     def _call(self, messages: list[dict], mode: str, usage: Usage) -> llm_client.Reply:
+        sent = sum(self._count(m["content"]) for m in messages)
+        self._check_call_cap(usage)
+        limits.check_spending(pending=usage.total, next_call=sent)
         self.breaker.check()
-        with limits.provider_slot(self.endpoint):
-            usage.provider_calls += 1
-            try:
-                reply = llm_client.chat(
-                    self.client,
-                    model=self.model,
-                    messages=messages,
-                    response_format=response_format(mode),
-                )
-            except TransientEnrichmentError as exc:
-                if self.breaker.record_failure(str(exc)):
-                    # The breaker just opened: this note's retry waits out the cool-down too.
-                    exc.retry_after = max(
-                        exc.retry_after or 0, settings.ENRICHMENT_BREAKER_COOLDOWN
-                    )
-                raise
+        usage.provider_calls += 1
+        try:
+            reply = llm_client.chat(
+                self.client,
+                model=self.model,
+                messages=messages,
+                response_format=response_format(mode),
+                max_tokens=self._output_reserve(),
+            )
+        except TransientEnrichmentError as exc:
+            if exc.provider_wide and self.breaker.record_failure(str(exc)):
+                # The breaker just opened: this note's retry waits out the cool-down too.
+                exc.retry_after = max(exc.retry_after or 0, settings.ENRICHMENT_BREAKER_COOLDOWN)
+            raise
         # The answer is paid for: an unreachable Redis must not throw it away (the retry
         # would pay again). The failure counter is only reset at the next success.
         with contextlib.suppress(RedisError):
             self.breaker.record_success()
-        if not (reply.input_tokens or reply.output_tokens):
+        if reply.input_tokens:
+            self._calibrate(messages, reply.input_tokens)
+        elif not reply.output_tokens:
             # Some local servers report no usage: estimate, so budgets and history still
             # see what was spent.
             reply.input_tokens = sum(estimate_tokens(m["content"]) for m in messages)
@@ -524,6 +709,34 @@ class OpenAIEnricher:
         usage.input_tokens += reply.input_tokens
         usage.output_tokens += reply.output_tokens
         return reply
+
+    def _calibrate(self, messages: list[dict], prompt_tokens: int) -> None:
+        """Remember this endpoint's bytes per token from what it charged, for servers
+        without a tokenizer endpoint: the next long note is split by it."""
+        if self.facts.get("tokenize") == "1" or _tiktoken_encoding(self.model) is not None:
+            return
+        size = sum(len(m["content"].encode("utf-8", "surrogatepass")) for m in messages)
+        if size < 2000:  # the chat template's own tokens would dominate
+            return
+        observed = size / prompt_tokens
+        known = float(self.facts.get("bytes_per_token") or observed)
+        density = min(known, observed) if known else observed
+        self.facts["bytes_per_token"] = f"{density:.4f}"
+        with contextlib.suppress(RedisError):
+            limits.learn(self.endpoint, bytes_per_token=self.facts["bytes_per_token"])
+
+
+def _redacted(enrichment: Enrichment) -> Enrichment:
+    """The model's output with anything secret it echoed hidden: it is stored and shown."""
+    redact = llm_client.redact
+    return enrichment.model_copy(
+        update={
+            "title": redact(enrichment.title),
+            "summary": redact(enrichment.summary),
+            "tags": [redact(t) for t in enrichment.tags],
+            "action_items": [redact(i) for i in enrichment.action_items],
+        }
+    )
 
 
 def _visible(content: str) -> str:

@@ -1,22 +1,15 @@
 """Template helpers of the people's pages."""
 
-from django import template
-from django.utils.html import format_html, format_html_join
+import re
 
-from notes.status import STATUS_COLOURS, ProcessingStatus
+from django import template
+from django.utils.html import escape, format_html
+from django.utils.safestring import mark_safe
+
+from notes import languages, markdown
+from notes.status import ProcessingStatus
 
 register = template.Library()
-
-
-@register.simple_tag
-def status_styles():
-    """CSS rules for the status badges, from the colours the admin uses too."""
-    return format_html(
-        "<style>{}</style>",
-        format_html_join(
-            "", ".badge-{}{{background:{}}}", ((s.value, c) for s, c in STATUS_COLOURS.items())
-        ),
-    )
 
 
 @register.simple_tag
@@ -29,3 +22,41 @@ def status_badge(status: str):
         status.value,
         status.label,
     )
+
+
+@register.filter
+def inline_markdown(text: str):
+    """Model output (summary, action item) as sanitised inline Markdown."""
+    return markdown.render_inline(text)
+
+
+@register.filter
+def language_name(code: str) -> str:
+    return languages.language_name(code)
+
+
+@register.filter
+def highlight(text: str, words):
+    """``text`` escaped, with each word of the search (and its longer forms) in <mark>."""
+    text = str(text or "")
+    if not words:
+        return text
+    pattern = re.compile(r"\b(" + "|".join(re.escape(w) for w in words) + r")\w*", re.IGNORECASE)
+    parts, last = [], 0
+    for match in pattern.finditer(text):
+        parts.append(escape(text[last : match.start()]))
+        parts.append(format_html("<mark>{}</mark>", match.group(0)))
+        last = match.end()
+    parts.append(escape(text[last:]))
+    return mark_safe("".join(parts))  # noqa: S308 (every part is escaped)
+
+
+@register.filter
+def plain_first_line(text: str) -> str:
+    return markdown.first_line(text, limit=200)
+
+
+@register.filter
+def plain(text: str) -> str:
+    """Markdown as plain words (a card's summary)."""
+    return markdown.plain_text(text)

@@ -34,13 +34,25 @@
     return template.content.firstElementChild;
   }
 
+  function forgetQueuedMessages() {
+    document.querySelectorAll(".message.queued").forEach(function (message) { message.remove(); });
+  }
+
   var panel = document.getElementById("note-live");
+  if (panel && panel.dataset.terminal === "true") { forgetQueuedMessages(); }
   if (panel && panel.dataset.terminal === "false") {
     var shown = null;
     poll(function () { return panel.dataset.statusUrl; }, function (data) {
       // Swap only on change: keeps focus, open details and screen readers quiet.
-      if (data.html !== shown) { panel.innerHTML = data.html; shown = data.html; }
+      if (data.html !== shown) {
+        panel.innerHTML = data.html;
+        shown = data.html;
+        // The new buttons and forms (tags, suggestions) are htmx's to wire up.
+        if (window.htmx) { window.htmx.process(panel); }
+      }
       panel.dataset.terminal = String(data.terminal);
+      // "Queued for enrichment" is no longer true once the note is done.
+      if (data.terminal) { forgetQueuedMessages(); }
       var title = document.querySelector("[data-note-title]");
       if (title) { title.textContent = data.title; }
       return !data.terminal;

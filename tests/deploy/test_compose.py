@@ -41,7 +41,7 @@ def manage_command(command: list[str]) -> tuple[str, list[str]]:
 
 
 def test_the_stack_has_the_expected_services():
-    assert set(compose()["services"]) == {"db", "redis", *APP_SERVICES}
+    assert set(compose()["services"]) == {"db", "redis", "proxy", *APP_SERVICES}
 
 
 def test_every_application_service_runs_the_one_image_with_the_env_file():
@@ -92,12 +92,16 @@ def test_the_web_healthcheck_probes_a_url_the_project_serves():
     assert resolve(healthcheck.DEFAULT_PATH).url_name == "health-live"
 
 
-def test_the_worker_listens_to_both_queues_main_first_with_the_scheduler():
+def test_the_worker_names_every_queue_it_serves_maintenance_and_main_first():
     subcommand, args = manage_command(service("worker")["command"])
     assert subcommand == "rqworker"
     assert "--with-scheduler" in args
     queues = [arg for arg in args if not arg.startswith("-")]
-    assert queues == [settings.ENRICHMENT_QUEUE, settings.ENRICHMENT_BULK_QUEUE]
+    assert queues == [
+        settings.ENRICHMENT_MAINTENANCE_QUEUE,
+        settings.ENRICHMENT_QUEUE,
+        settings.ENRICHMENT_BULK_QUEUE,
+    ]
     assert set(queues) <= set(settings.RQ_QUEUES)
 
 
@@ -148,8 +152,9 @@ def test_every_volume_used_is_a_declared_named_volume():
         volume.split(":")[0]
         for svc in compose()["services"].values()
         for volume in svc.get("volumes", [])
+        if not volume.startswith("./")  # the proxy's read-only Caddyfile and certificates
     }
-    assert used == declared == {"postgres-data", "redis-data"}
+    assert used == declared == {"postgres-data", "redis-data", "caddy-data", "caddy-config"}
 
 
 def test_application_services_start_after_healthy_services_and_a_finished_migration():

@@ -1,6 +1,7 @@
 """The image's web server for real: gunicorn with gunicorn.conf.py, production settings,
 static files collected by the Dockerfile's own collectstatic step, and the healthcheck."""
 
+import json
 import os
 import signal
 import subprocess
@@ -63,6 +64,7 @@ def gunicorn(static_root):
         SECURE_HSTS_SECONDS=3600,
         BEHIND_TLS_PROXY="true",
         ALLOWED_HOSTS=HOST,
+        HEALTH_TOKEN="health-token-for-the-referer-0001",
     )
     command = ["gunicorn", "--config", "gunicorn.conf.py", "notesite.wsgi"]
     command[0] = os.path.join(os.path.dirname(sys.executable), "gunicorn")
@@ -139,7 +141,7 @@ def test_plain_http_is_redirected_to_https(gunicorn):
 def test_behind_the_tls_proxy_pages_get_hsts_and_secure_cookies(gunicorn):
     status, headers, _ = fetch(gunicorn.port, "/admin/login/", **{"X-Forwarded-Proto": "https"})
     assert status == 200
-    assert headers["Strict-Transport-Security"] == "max-age=3600"
+    assert headers["Strict-Transport-Security"] == "max-age=3600; includeSubDomains"
     csrf_cookie = next(c for c in headers.get_all("Set-Cookie") if c.startswith("csrftoken="))
     assert "Secure" in csrf_cookie
 
@@ -167,5 +169,32 @@ def test_sigterm_stops_gunicorn_gracefully_and_logs_requests_to_stdout(gunicorn)
     assert gunicorn.wait(15) == 0
     assert time.monotonic() - started < 10
     output = gunicorn.stdout.read()
-    assert '"GET /health/live HTTP/1.1" 200' in output
+    access = [json.loads(line) for line in output.splitlines() if '"gunicorn.access"' in line]
+    assert any(e["path"] == "/health/live" and e["status_code"] == 200 for e in access)
     assert probe(gunicorn) == 1  # and the healthcheck notices it is gone
+
+
+def test_every_gunicorn_line_is_json_and_secrets_in_urls_are_redacted(gunicorn):
+    token = gunicorn.env["HEALTH_TOKEN"]
+    fetch(
+        gunicorn.port,
+        "/health/?api_key=sk-live-abcdef123456&password=hunter2pass&page=3",
+        Referer=f"https://{HOST}/notes/#{token}",
+        **{"X-Forwarded-Proto": "https"},
+    )
+    gunicorn.send_signal(signal.SIGTERM)
+    gunicorn.wait(15)
+    output = gunicorn.stdout.read()
+    entries = [json.loads(line) for line in output.splitlines() if line.strip()]
+    (access,) = [
+        e for e in entries if e["logger"] == "gunicorn.access" and "?" in e.get("path", "")
+    ]
+    assert access["method"] == "GET"
+    assert access["path"].startswith("/health/?api_key=[redacted]&password=[redacted]")
+    assert access["status_code"] in (200, 503)
+    assert access["remote_addr"] == "127.0.0.1"
+    assert isinstance(access["duration_ms"], int)
+    assert "[redacted]" in access["referer"]
+    assert any(e["logger"] == "gunicorn.error" for e in entries)  # "Booting worker"...
+    for secret in ("sk-live-abcdef123456", "hunter2pass", token):
+        assert secret not in output

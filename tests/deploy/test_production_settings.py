@@ -21,10 +21,10 @@ def test_check_deploy_is_clean_in_a_production_environment_with_https_on():
     assert "no issues" in result.stdout
 
 
-def test_check_deploy_names_what_is_missing_when_https_is_left_off():
-    # The same check must be able to fail: the defaults keep plain HTTP working, and
-    # check --deploy says what to turn on.
-    result = run_manage("check", "--deploy", "--fail-level", "WARNING", env=production_env())
+def test_check_deploy_names_what_is_missing_when_https_is_turned_off():
+    # The same check must be able to fail: turned off, check --deploy says what is missing.
+    off = production_env(SECURE_SSL_REDIRECT="false", SECURE_HSTS_SECONDS="0")
+    result = run_manage("check", "--deploy", "--fail-level", "WARNING", env=off)
     assert result.returncode != 0
     assert "security.W004" in result.stderr  # HSTS
     assert "security.W008" in result.stderr  # SSL redirect
@@ -77,15 +77,18 @@ def test_with_debug_cookies_work_over_plain_http_and_static_files_need_no_collec
     )
 
 
-def test_https_settings_are_off_by_default_so_a_first_start_answers_on_plain_http():
+def test_https_settings_are_on_by_default_with_a_modest_hsts():
     loaded = load_settings(
         production_env(),
         "SECURE_SSL_REDIRECT",
         "SECURE_HSTS_SECONDS",
+        "SECURE_HSTS_INCLUDE_SUBDOMAINS",
         "SECURE_PROXY_SSL_HEADER",
     )
-    assert loaded["SECURE_SSL_REDIRECT"] is False
-    assert loaded["SECURE_HSTS_SECONDS"] == 0
+    assert loaded["SECURE_SSL_REDIRECT"] is True
+    assert loaded["SECURE_HSTS_SECONDS"] == 3600
+    assert loaded["SECURE_HSTS_INCLUDE_SUBDOMAINS"] is True
+    # Trusting X-Forwarded-Proto stays a deliberate choice (compose makes it for its proxy).
     assert loaded["SECURE_PROXY_SSL_HEADER"] is None
 
 

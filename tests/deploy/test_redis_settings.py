@@ -21,9 +21,9 @@ django.setup()
 from django.conf import settings
 from django.views.debug import get_default_exception_reporter_filter
 import django_rq
-from enrichment import queue
+from notes import delivery
 
-client = queue.get_connection()
+client = delivery.get_connection()
 pool = client.connection_pool
 kwargs = pool.connection_kwargs
 safe = get_default_exception_reporter_filter().get_safe_settings()

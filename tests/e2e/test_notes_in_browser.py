@@ -73,7 +73,7 @@ def test_a_person_writes_a_note_watches_it_enriched_finds_it_and_edits_it(
     data = note.enrichment_data
     expect(page.locator("h1")).to_have_text(data["title"])
     expect(page.locator(".summary")).to_have_text(data["summary"])
-    for tag in data["tags"]:
+    for tag in note.tags:  # the suggestions, applied as the person's tags
         expect(page.locator("#note-live .tags").get_by_role("link", name=tag)).to_be_visible()
     expect(page.locator(".action-items")).to_contain_text("Order a new greenhouse heater")
     expect(page.locator(".provenance")).to_contain_text("counting")
@@ -133,11 +133,12 @@ def test_a_failed_note_is_fixed_with_the_reprocess_button(page, redis_conn, live
     with LiveWorker(ENRICHMENT_BACKEND="tests.support.enrichers.FailingEnricher"):
         write_note(page, "Summarise the meeting with the architects.")
         expect(status_badge(page)).to_have_text("Failed", timeout=30_000)
-        expect(page.locator(".problem")).to_contain_text("The model refused this note.")
+        # A sentence for people; the provider's own words stay in the admin.
+        expect(page.locator(".problem")).to_contain_text("The model declined this note")
 
     with LiveWorker(ENRICHMENT_BACKEND="tests.support.enrichers.CountingEnricher"):
         stay_on_page(page)
-        page.get_by_role("button", name="Reprocess").click()
+        page.get_by_role("button", name="Try again").click()
         expect(page.get_by_text("Queued for enrichment again.")).to_be_visible()
         expect(status_badge(page)).to_have_text("Completed", timeout=30_000)
         expect(page.locator(".problem")).to_have_count(0)
@@ -162,11 +163,11 @@ def test_an_xss_payload_stays_inert(page, worker):
     write_note(page, XSS, title='<img src="x" onerror="window.__xss = 4">')
     expect(status_badge(page)).to_have_text("Completed", timeout=30_000)
 
-    # The text is shown literally, as text; nothing ran.
-    expect(page.locator(".content-text")).to_have_text(XSS)
+    # The text is shown literally, as text (Markdown passes no HTML through); nothing ran.
+    expect(page.locator(".markdown p")).to_have_text(XSS)
     expect(page.locator("h1")).to_have_text('<img src="x" onerror="window.__xss = 4">')
-    expect(page.locator(".content-text *")).to_have_count(0)  # text only, no elements
-    page.locator(".content-text").get_by_text("click me").click()  # plain text: inert
+    expect(page.locator(".markdown p *")).to_have_count(0)  # text only, no elements
+    page.locator(".markdown").get_by_text("click me").click()  # plain text: inert
     expect(page).to_have_url(re.compile(rf"/notes/{Note.objects.get().pk}/$"))
     page.get_by_role("link", name="My notes").click()
     expect(page.locator(".note-row")).to_have_count(1)

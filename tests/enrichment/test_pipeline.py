@@ -22,7 +22,7 @@ def use_enricher(monkeypatch, enrich):
     class Stub:
         name = "stub"
 
-        def enrich(self, content):
+        def enrich(self, content, **context):
             return enrich(content)
 
     monkeypatch.setattr(pipeline, "get_enricher", lambda: Stub())
@@ -60,14 +60,16 @@ def test_the_design_documents_mocked_unit_test(user, mocker=None):
         backend="mock",
     )
 
-    def fake_enrich(content):
+    def fake_enrich(content, **context):
         seen_status.append(Note.objects.get(pk=note.pk).processing_status)
         return result
 
     with mock.patch.object(pipeline, "get_enricher") as get_enricher:
         get_enricher.return_value.enrich.side_effect = fake_enrich
         pipeline.run(note.pk, "job-1")
-    get_enricher.return_value.enrich.assert_called_once_with(note.content)
+    get_enricher.return_value.enrich.assert_called_once_with(
+        note.content, vocabulary=[], language=""
+    )
     assert seen_status == [S.PROCESSING]
     note.refresh_from_db()
     assert note.enrichment_data["title"] == "T"
@@ -170,7 +172,7 @@ def test_a_result_for_content_that_changed_meanwhile_is_not_stored(user, monkeyp
 
     note = queued_note(user, "first version of the note")
 
-    def enrich_while_someone_edits(content):
+    def enrich_while_someone_edits(content, **context):
         services.update_note(Note.objects.get(pk=note.pk), content="second version of the note")
         return LocalEnricher().enrich(content)
 

@@ -21,7 +21,7 @@ def use_enricher(monkeypatch, enrich):
     class Stub:
         name = "stub"
 
-        def enrich(self, content):
+        def enrich(self, content, **context):
             return enrich(content)
 
     monkeypatch.setattr(pipeline, "get_enricher", lambda: Stub())
@@ -36,7 +36,7 @@ def test_a_result_whose_database_connection_died_is_stored_on_a_new_one(user, mo
     note = queued_note(user)
     pids = []
 
-    def enrich_while_the_database_drops_us(content):
+    def enrich_while_the_database_drops_us(content, **context):
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_backend_pid()")
             pids.append(cursor.fetchone()[0])
@@ -62,7 +62,7 @@ def test_a_result_whose_database_connection_died_is_stored_on_a_new_one(user, mo
 def test_a_worker_shutting_down_gives_the_note_back_to_the_queue(user, monkeypatch, fake_redis):
     note = queued_note(user)
 
-    def enrich_until_the_grace_period_ends(content):
+    def enrich_until_the_grace_period_ends(content, **context):
         raise ShutDownImminentException("shut down imminent (signal: SIGALRM)", {})
 
     use_enricher(monkeypatch, enrich_until_the_grace_period_ends)

@@ -109,26 +109,6 @@ def test_a_worker_without_model_or_key_stops_at_start_up_with_a_clear_error(redi
     assert note.processing_status == S.QUEUED  # untouched, waiting for a fixed worker
 
 
-@pytest.mark.slow
-def test_max_concurrency_holds_across_worker_processes(redis_conn):
-    with LLMStub(delay=0.5) as stub:
-        owner = make_user()
-        notes = [services.create_note(owner=owner, content=f"Note number {i}.") for i in range(4)]
-        env = openai_env(stub, ENRICHMENT_MAX_CONCURRENCY=1)
-        with LiveWorker(**env), LiveWorker(**env):
-            wait_until(
-                lambda: (
-                    Note.objects.filter(
-                        pk__in=[n.pk for n in notes], processing_status=S.COMPLETED
-                    ).count()
-                    == 4
-                ),
-                timeout=90,
-            )
-        assert stub.count == 4
-        assert stub.max_in_flight == 1
-
-
 def test_an_outage_pauses_the_backlog_instead_of_burning_its_retries(redis_conn):
     with LLMStub(default="server_error") as stub:
         owner = make_user()

@@ -5,7 +5,7 @@ import pytest
 from django.conf import settings
 from rq import Queue
 
-from notes import services
+from notes import delivery, services
 from notes.models import Note
 from notes.status import ProcessingStatus
 from tests.factories import make_user
@@ -70,7 +70,7 @@ def test_a_note_deleted_before_its_job_runs_ends_the_job_quietly(redis_conn):
     assert calls(redis_conn) == 0
 
 
-def test_redis_down_at_save_time_then_enqueue_pending_delivers(redis_conn, settings):
+def test_redis_down_at_save_time_then_the_feeder_delivers(redis_conn, settings):
     live_queues = settings.RQ_QUEUES
     settings.RQ_QUEUES = {
         name: {**conf, "URL": "redis://127.0.0.1:1/0?socket_connect_timeout=0.5"}
@@ -82,7 +82,7 @@ def test_redis_down_at_save_time_then_enqueue_pending_delivers(redis_conn, setti
     assert note.job_id == ""
 
     settings.RQ_QUEUES = live_queues
-    assert services.enqueue_pending() == 1
+    assert services.feed() == 1
     run_burst_worker()
     note.refresh_from_db()
     assert note.processing_status == S.COMPLETED
@@ -93,8 +93,6 @@ def test_duplicate_requests_and_deliveries_give_one_enrichment(redis_conn):
     first_job = note.job_id
     assert services.reprocess_note(note.pk) is False  # still queued: nothing new
     # A stray duplicate delivery of an old job id, as a double enqueue would produce.
-    from enrichment import queue as delivery
-
     delivery.dispatch(note.pk, first_job)
     delivery.dispatch(note.pk, f"note-{note.pk}-stale")
     run_burst_worker(ENRICHMENT_BACKEND=COUNTING)

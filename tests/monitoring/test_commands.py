@@ -41,7 +41,8 @@ class TestReprocessNotes:
 
         assert "2 note(s) queued for reprocessing" in out
         assert statuses([failed, errored, completed]) == [S.QUEUED, S.QUEUED, S.COMPLETED]
-        assert Queue("note_enrichment_bulk", connection=redis_conn).count == 2
+        # The two notes and the job that feeds the next batch.
+        assert Queue("note_enrichment_bulk", connection=redis_conn).count == 2 + 1
         assert Queue("note_enrichment", connection=redis_conn).count == 0
 
     def test_ids_and_all(self, redis_conn, django_capture_on_commit_callbacks):
@@ -77,9 +78,9 @@ class TestReprocessNotes:
         received = {}
         real = services.reprocess_notes
 
-        def reprocess_notes(note_ids, *, bulk=True, chunk_size=2000, ignore_cache=False):
+        def reprocess_notes(note_ids, *, chunk_size=2000, ignore_cache=False):
             received["ignore_cache"] = ignore_cache
-            return real(note_ids, bulk=bulk, chunk_size=chunk_size)
+            return real(note_ids, chunk_size=chunk_size)
 
         monkeypatch.setattr(services, "reprocess_notes", reprocess_notes)
         make_note(status=S.FAILED)

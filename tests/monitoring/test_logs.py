@@ -189,3 +189,32 @@ def test_live_objects_passed_by_django_are_left_out(capture):
     (entry,) = lines()
     assert entry["status_code"] == 500
     assert "request" not in entry
+
+
+def test_every_query_string_value_is_redacted_but_the_path_is_kept(capture):
+    logger, lines, _ = capture
+    logger.info("GET /health/?api_key=sk-live-abc123456789&page=2&sig=Zm9vYmFy HTTP/1.1")
+    (entry,) = lines()
+    assert entry["message"] == (
+        "GET /health/?api_key=[redacted]&page=[redacted]&sig=[redacted] HTTP/1.1"
+    )
+
+
+def test_the_one_redaction_covers_what_providers_echo():
+    from notesite.logs import redact
+
+    text = redact(
+        "upstream redis://:hunter2pass@10.0.0.5:6379/0 said token=tok_ABCDEF123456 "
+        "and Authorization: Bearer sk-abcdefghijkl"
+    )
+    for secret in ("hunter2pass", "tok_ABCDEF123456", "sk-abcdefghijkl"):
+        assert secret not in text
+
+
+@pytest.mark.django_db
+def test_a_client_error_is_one_line_without_a_traceback(client, caplog):
+    client.force_login(make_user())
+    with caplog.at_level(logging.WARNING, logger="django.request"):
+        assert client.get("/notes/?page=99999999999999999999").status_code == 404
+    (record,) = [r for r in caplog.records if r.name == "django.request"]
+    assert record.exc_info is None and record.exc_text is None

@@ -120,7 +120,8 @@ def test_the_buttons_reprocess_failed_notes_on_the_bulk_queue(
     assert Note.objects.get(pk=errored.pk).processing_status == S.ERROR
     from rq import Queue
 
-    assert Queue("note_enrichment_bulk", connection=redis_conn).count == 3
+    # The three notes and the job that feeds the next batch.
+    assert Queue("note_enrichment_bulk", connection=redis_conn).count == 3 + 1
     assert Queue("note_enrichment", connection=redis_conn).count == 0
 
 

@@ -1,5 +1,7 @@
 """The admin note list stays cheap on a large table: no full counts, no list of every user."""
 
+import re
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -39,7 +41,9 @@ def test_the_changelist_does_not_read_note_bodies(client, staff_user):
     make_note(staff_user, "a long private body", status=S.COMPLETED)
     _, queries = changelist_queries(client)
     rows = [sql for sql in queries if sql.startswith('SELECT "notes_note"."id"')]
-    assert rows and all('"notes_note"."content",' not in sql for sql in rows)
+    # Only a cut of the body, for the title of an untitled note.
+    rows = [re.sub(r'SUBSTR(ING)?\("notes_note"\."content"', "", sql) for sql in rows]
+    assert rows and all('"notes_note"."content"' not in sql for sql in rows)
 
 
 def test_a_large_unfiltered_list_uses_the_table_estimate_instead_of_counting(

@@ -8,7 +8,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from rq import Queue
 
 from notes import services
-from notes.models import Note, content_hash
+from notes.models import content_hash
 from notes.status import ProcessingStatus
 from tests.factories import make_note
 
@@ -109,27 +109,7 @@ def test_asking_twice_for_the_same_note_gives_one_job(
     assert len(queued_job_ids(fake_redis)) == 1
 
 
-def test_bulk_reprocess_requeues_finished_notes_and_skips_active_ones(
-    user, fake_redis, django_capture_on_commit_callbacks
-):
-    done = [
-        make_note(user, f"note {i}", status=s)
-        for i, s in enumerate([S.COMPLETED, S.FAILED, S.ERROR])
-    ]
-    active = [
-        make_note(user, "busy", status=S.PROCESSING),
-        make_note(user, "wait", status=S.QUEUED),
-    ]
-    with django_capture_on_commit_callbacks(execute=True):
-        count = services.reprocess_notes([n.pk for n in done + active])
-    assert count == 3
-    bulk_jobs = queued_job_ids(fake_redis, "note_enrichment_bulk")
-    assert sorted(bulk_jobs) == sorted(Note.objects.get(pk=n.pk).job_id for n in done)
-    for note in active:
-        assert Note.objects.get(pk=note.pk).processing_status == note.processing_status
-
-
-def test_when_redis_is_down_the_note_is_saved_and_left_for_enqueue_pending(
+def test_when_redis_is_down_the_note_is_saved_and_left_for_the_feeder(
     user, fake_redis, monkeypatch, caplog, django_capture_on_commit_callbacks
 ):
     def refuse(*args, **kwargs):
@@ -146,30 +126,7 @@ def test_when_redis_is_down_the_note_is_saved_and_left_for_enqueue_pending(
 
     monkeypatch.undo()
     monkeypatch.setattr("django_rq.queues.get_connection", lambda *args, **kwargs: fake_redis)
-    assert services.enqueue_pending() == 1
+    assert services.feed() == 1
     note.refresh_from_db()
-    assert queued_job_ids(fake_redis) == [note.job_id]
-    assert services.enqueue_pending() == 0  # the job is in Redis now
-
-
-def test_enqueue_pending_redelivers_a_queued_note_whose_job_vanished(user, fake_redis):
-    note = make_note(user, status=S.QUEUED, job_id="note-1-lost-in-a-restart")
-    assert services.enqueue_pending() == 1
-    note.refresh_from_db()
-    assert note.job_id != "note-1-lost-in-a-restart"
-    assert queued_job_ids(fake_redis) == [note.job_id]
-
-
-def test_a_bulk_reprocess_logs_each_chunk_with_the_ids_of_the_notes_it_moved(
-    user, fake_redis, caplog, django_capture_on_commit_callbacks
-):
-    failed = [make_note(user, f"failed {i}", status=S.FAILED) for i in range(3)]
-    with (
-        caplog.at_level(logging.INFO, logger="notes.status"),
-        django_capture_on_commit_callbacks(execute=True),
-    ):
-        services.reprocess_notes([n.pk for n in failed])
-    records = [r for r in caplog.records if getattr(r, "new_status", None) == S.QUEUED]
-    assert len(records) == 1
-    assert records[0].old_status == S.FAILED
-    assert sorted(records[0].note_ids) == sorted(n.pk for n in failed)
+    assert queued_job_ids(fake_redis, "note_enrichment_bulk")[0] == note.job_id
+    assert services.feed() == 0  # nothing waits any more

@@ -36,11 +36,9 @@ CHAOS_BACKEND = "tests.support.enrichers.ChaosEnricher"
 FAST_SETTINGS = {
     "WORKER_LIVENESS_TTL": 3,
     "QUEUE_JOB_TIMEOUT": 30,
-    "ENRICHMENT_STUCK_AFTER": 40,
     "ENRICHMENT_REAPER_INTERVAL": 1,
     "ENRICHMENT_RETRY_BASE_DELAY": 0.2,
     "ENRICHMENT_MAX_RETRIES": 4,
-    "ENRICHMENT_MAX_REAPS": 3,
     "ENRICHMENT_SHUTDOWN_GRACE": 5,
     "LOG_LEVEL": "warning",
 }
@@ -84,6 +82,8 @@ class Cluster:
             **{k: str(v) for k, v in env.items()},
         }
         self.workers: list[subprocess.Popen] = []
+        # Workers restarted when they exit, with their flags, as a process supervisor does.
+        self.supervised: dict[int, tuple] = {}
         self.cron: subprocess.Popen | None = None
         self.crons_started = 0
 
@@ -94,13 +94,15 @@ class Cluster:
             # The child keeps its own copy of the file descriptor.
             return subprocess.Popen(command, cwd=ROOT, env=self.env, stdout=log, stderr=log)
 
-    def start_worker(self, *flags) -> subprocess.Popen:
+    def start_worker(self, *flags, supervised: bool = False) -> subprocess.Popen:
         command = worker_command("--with-scheduler", *flags)
         worker = self._spawn(command, f"worker{len(self.workers)}")
         self.workers.append(worker)
+        if supervised:
+            self.supervised[worker.pid] = flags
         return worker
 
-    def wait_for_workers(self, count: int, timeout: float = 30) -> None:
+    def wait_for_workers(self, count: int, timeout: float = 60) -> None:
         """Until ``count`` workers have registered with Redis (they are listening)."""
         conn = redis.Redis.from_url(self.redis.url)
         wait_until(lambda: Worker.count(connection=conn) >= count, timeout=timeout)
@@ -114,52 +116,37 @@ class Cluster:
         self._cron_started = time.monotonic()
 
     def supervise(self) -> None:
-        """Restart the cron scheduler if it exited (it does when Redis is unreachable), as a
-        process supervisor would."""
+        """Restart the cron scheduler if it exited (it does when Redis is unreachable), and
+        supervised workers that exited (RQ's worker quits when Redis fails it mid-job), as
+        a process supervisor would."""
         if self.cron is not None and self.cron.poll() is not None:
             if time.monotonic() - self._cron_started > 2:  # a supervisor's restart delay
                 self.start_cron()
+        for worker in list(self.workers):
+            if worker.pid in self.supervised and worker.poll() is not None:
+                flags = self.supervised.pop(worker.pid)
+                self.start_worker(*flags, supervised=True)
 
-    def horse_of(self, worker: subprocess.Popen, timeout: float = 30) -> psutil.Process:
-        """The work horse the worker has forked (it leads its own process group)."""
+    def horses_of(self, worker: subprocess.Popen) -> list[psutil.Process]:
+        """The children of the worker that lead their own process group: its work horse
+        (and its scheduler process, with --with-scheduler)."""
+        try:
+            return [
+                child
+                for child in psutil.Process(worker.pid).children()
+                if os.getpgid(child.pid) == child.pid
+            ]
+        except (psutil.NoSuchProcess, ProcessLookupError):
+            return []
 
-        def find():
-            try:
-                for child in psutil.Process(worker.pid).children():
-                    if os.getpgid(child.pid) == child.pid:
-                        return child
-            except (psutil.NoSuchProcess, ProcessLookupError):
-                return None
-            return None
-
-        return wait_until(find, timeout=timeout, interval=0.02, message="waiting for a horse")
-
-    def calling_horse(self, worker: subprocess.Popen, timeout: float = 30) -> psutil.Process:
+    def calling_horse(self, worker: subprocess.Popen, timeout: float = 10) -> psutil.Process:
         """The worker's horse, once it is waiting for the provider (a note is claimed)."""
 
         def find():
-            horse = self.horse_of(worker)
-            return horse if self._waits_for_provider(horse) else None
+            calling = [h for h in self.horses_of(worker) if self._waits_for_provider(h)]
+            return calling[0] if calling else None
 
         return wait_until(find, timeout=timeout, interval=0.01, message="for a calling horse")
-
-    @property
-    def isolated(self) -> bool:
-        return self.env.get("WORKER_ISOLATION", "inprocess") == "isolated"
-
-    def calling_process(self, worker: subprocess.Popen, timeout: float = 10) -> psutil.Process:
-        """The process making ``worker``'s provider call, once it waits for the provider:
-        its horse, or the worker itself when it runs jobs in process."""
-        if self.isolated:
-            return self.calling_horse(worker, timeout)
-        process = psutil.Process(worker.pid)
-        wait_until(
-            lambda: self._waits_for_provider(process),
-            timeout=timeout,
-            interval=0.01,
-            message="for a calling worker",
-        )
-        return process
 
     def _waits_for_provider(self, process: psutil.Process) -> bool:
         """Whether ``process`` is inside a provider call, and will be for a while yet: the
@@ -229,7 +216,7 @@ class Cluster:
             return int(self.counter.get(CALLS_KEY) or 0)
         return self.stub.count
 
-    def wait_settled(self, note_ids, timeout: float = 90) -> list[Note]:
+    def wait_settled(self, note_ids, timeout: float = 300) -> list[Note]:
         """Wait until every note is COMPLETED or FAILED (supervising the cron meanwhile)."""
 
         def settled():

@@ -26,18 +26,18 @@ def _count():
 class CountingEnricher(LocalEnricher):
     name = "counting"
 
-    def enrich(self, content):
+    def enrich(self, content, **context):
         _count()
         delay = float(os.environ.get("TEST_ENRICH_DELAY", "0"))
         if delay:
             time.sleep(delay)
-        return super().enrich(content)
+        return super().enrich(content, **context)
 
 
 class FailingEnricher(LocalEnricher):
     name = "failing"
 
-    def enrich(self, content):
+    def enrich(self, content, **context):
         _count()
         raise PermanentEnrichmentError("The model refused this note.")
 
@@ -45,7 +45,7 @@ class FailingEnricher(LocalEnricher):
 class CrashingEnricher(LocalEnricher):
     name = "crashing"
 
-    def enrich(self, content):
+    def enrich(self, content, **context):
         _count()
         raise RuntimeError("enricher exploded")
 
@@ -55,12 +55,12 @@ class FlakyEnricher(LocalEnricher):
 
     name = "flaky"
 
-    def enrich(self, content):
+    def enrich(self, content, **context):
         _count()
         conn = django_rq.get_connection(settings.ENRICHMENT_QUEUE)
         if conn.incr("test:flaky:" + content_hash(content)) == 1:
             raise TransientEnrichmentError("503 from provider", retry_after=0)
-        return super().enrich(content)
+        return super().enrich(content, **context)
 
 
 # --- chaos tests --------------------------------------------------------------------------
@@ -89,7 +89,7 @@ class ChaosEnricher(LocalEnricher):
 
     name = "chaos"
 
-    def enrich(self, content):
+    def enrich(self, content, **context):
         conn = counter_connection()
         with conn.pipeline() as pipe:
             pipe.incr(CALLS_KEY)
@@ -103,4 +103,4 @@ class ChaosEnricher(LocalEnricher):
         conn.delete(CALLING_KEY.format(os.getpid()))
         if random.random() < float(os.environ.get("TEST_FAIL_RATE", "0")):
             raise TransientEnrichmentError("503 from provider (injected)", retry_after=0)
-        return super().enrich(content)
+        return super().enrich(content, **context)

@@ -1,13 +1,13 @@
-"""Worker classes that die at one precise point, for chaos tests that must hit a window
+"""A worker class that dies at one precise point, for a chaos test that must hit a window
 too narrow for a SIGKILL sent from outside (``rqworker --worker-class ...``)."""
 
 import os
 import signal
 
-from enrichment.worker import IsolatedNoteWorker, NoteWorker
+from enrichment.worker import NoteWorker
 
 
-class _DiesBetweenTakingAndStartingANoteJob:
+class DyingNoteWorker(NoteWorker):
     """SIGKILLs itself right after taking a note's job off the queue, before RQ marks
     the job started: as when a host dies at that moment."""
 
@@ -16,11 +16,3 @@ class _DiesBetweenTakingAndStartingANoteJob:
         if result is not None and result[0].id.startswith("note-"):
             os.kill(os.getpid(), signal.SIGKILL)
         return result
-
-
-class DyingNoteWorker(_DiesBetweenTakingAndStartingANoteJob, NoteWorker):
-    pass
-
-
-class DyingIsolatedNoteWorker(_DiesBetweenTakingAndStartingANoteJob, IsolatedNoteWorker):
-    pass

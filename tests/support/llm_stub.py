@@ -8,7 +8,8 @@
 Each POST to ``/v1/chat/completions`` takes the next behaviour from the script; when the
 script is used up, ``default`` answers. ``supports`` lists the ``response_format`` types
 the endpoint accepts (a request with another type gets a 400 without using a script
-step), like an old local server that knows JSON mode but not structured outputs.
+step), like an old local server that knows JSON mode but not structured outputs; a
+non-strict ``json_schema`` (the full schema) counts as the type ``json_schema_full``.
 
 Two knobs for chaos tests, per server or from the environment (``LLM_STUB_DELAY``
 seconds before every answer, ``LLM_STUB_FAILURE_RATE`` 0..1 chance of a 503 instead of
@@ -40,6 +41,11 @@ BEHAVIOURS = (
     "model_not_found",
     "context_length",
     "refusal",
+    "shared_cache",
+    "llama_context",
+    "leaky_error",
+    "not_json",
+    "secret_title",
 )
 
 _NOTE = re.compile(r"<note>\n(.*)\n</note>", re.DOTALL)
@@ -70,13 +76,16 @@ class LLMStub:
         script=(),
         *,
         default: str = "success",
-        supports=("json_schema", "json_object", None),
+        supports=("json_schema_full", "json_schema", "json_object", None),
         delay: float | None = None,
         failure_rate: float | None = None,
         slow_seconds: float = 5.0,
         retry_after: str | None = "1",
         report_usage: bool = True,
         seed: int | None = None,
+        n_ctx: int | None = None,
+        max_model_len: int | None = None,
+        publish: bool = True,
     ):
         self.script = list(script)
         self.default = default
@@ -89,10 +98,18 @@ class LLMStub:
         self.slow_seconds = slow_seconds
         self.retry_after = retry_after
         self.report_usage = report_usage
+        # n_ctx: behave like llama.cpp with a byte-level tokenizer (one token per byte):
+        # publish /props and /tokenize, and refuse a request longer than n_ctx tokens.
+        # max_model_len: publish it in /v1/models, as vLLM does.
+        self.n_ctx = n_ctx
+        self.max_model_len = max_model_len
+        # publish=False: keep n_ctx and the tokenizer to itself, as many servers do.
+        self.publish = publish
+        self.tokenize_calls = 0
         self.random = random.Random(seed)
         self.requests: list[dict] = []
         self.answers: list[str] = []
-        # Concurrency seen by the server: for ENRICHMENT_MAX_CONCURRENCY tests.
+        # Concurrency seen by the server.
         self.in_flight = 0
         self.max_in_flight = 0
         # Client port -> when its request came in, for the requests being answered: which
@@ -145,8 +162,7 @@ class LLMStub:
     def next_behaviour(self, body: dict) -> str:
         with self.lock:
             self.requests.append(body)
-            fmt = (body.get("response_format") or {}).get("type")
-            if fmt not in self.supports:
+            if _format_type(body) not in self.supports:
                 behaviour = "format_rejected"
             elif self.failure_rate and self.random.random() < self.failure_rate:
                 behaviour = "chaos_failure"
@@ -188,6 +204,11 @@ class LLMStub:
             if not self.report_usage:
                 del reply["usage"]
             return 200, {}, reply
+        if behaviour == "not_json":
+            return 200, {"Content-Type": "text/html"}, "<html><body>Welcome to nginx!</body></html>"
+        if behaviour == "secret_title":
+            data["title"] = "Use Bearer sk-live-abcdef1234567890"
+            return 200, {}, _completion(body, json.dumps(data), "stop")
         if behaviour == "refusal":
             return 200, {}, _completion(body, None, "stop", refusal="I can't help with that.")
         errors = {
@@ -209,8 +230,26 @@ class LLMStub:
             ),
             "format_rejected": (
                 400,
-                "Invalid parameter: 'response_format' of type "
-                f"'{(body.get('response_format') or {}).get('type')}' is not supported.",
+                # llama.cpp's words for a schema its grammar converter cannot take.
+                'JSON schema error: Unrecognized schema: {"maxLength": 200}'
+                if _format_type(body) == "json_schema_full"
+                else "Invalid parameter: 'response_format' of type "
+                f"'{_format_type(body)}' is not supported.",
+                None,
+            ),
+            # llama.cpp when parallel requests together overflow its shared cache.
+            "shared_cache": (500, "Context size has been exceeded.", None),
+            # llama.cpp when one request is larger than the context.
+            "llama_context": (
+                400,
+                "request (14475 tokens) exceeds the available context size (8192 tokens), "
+                "try increasing it",
+                "exceed_context_size_error",
+            ),
+            # A secret in an error body must not reach the note's reason.
+            "leaky_error": (
+                400,
+                "Bad request from redis://:hunter2pass@10.0.0.5:6379/0 token=tok_ABCDEF123456",
                 None,
             ),
         }
@@ -220,6 +259,13 @@ class LLMStub:
             headers["Retry-After"] = self.retry_after
         error = {"message": message, "type": "invalid_request_error", "param": None, "code": code}
         return status, headers, {"error": error}
+
+
+def _format_type(body: dict) -> str | None:
+    fmt = body.get("response_format") or {}
+    if fmt.get("type") == "json_schema" and not fmt.get("json_schema", {}).get("strict"):
+        return "json_schema_full"
+    return fmt.get("type")
 
 
 def _completion(body: dict, content, finish_reason: str, refusal=None) -> dict:
@@ -253,10 +299,10 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
     def _send(self, status: int, headers: dict, payload) -> None:
-        data = json.dumps(payload).encode()
+        data = payload.encode() if isinstance(payload, str) else json.dumps(payload).encode()
+        headers = {"Content-Type": "application/json", **headers}
         try:
             self.send_response(status)
-            self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(data)))
             for name, value in headers.items():
                 self.send_header(name, value)
@@ -266,14 +312,27 @@ class _Handler(BaseHTTPRequestHandler):
             pass  # the client gave up (timeout): that is what the test wanted
 
     def do_GET(self):
+        stub = self.stub
         if self.path.rstrip("/").endswith("/models"):
-            self._send(200, {}, {"object": "list", "data": [{"id": "stub-model"}]})
+            model = {"id": "stub-model"}
+            if stub.max_model_len:
+                model["max_model_len"] = stub.max_model_len
+            self._send(200, {}, {"object": "list", "data": [model]})
+        elif self.path == "/props" and stub.n_ctx and stub.publish:
+            self._send(200, {}, {"default_generation_settings": {"n_ctx": stub.n_ctx}})
         else:
             self._send(404, {}, {"error": {"message": "not found"}})
 
     def do_POST(self):
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length)
+        stub = self.stub
+        if self.path == "/tokenize" and stub.n_ctx and stub.publish:
+            with stub.lock:
+                stub.tokenize_calls += 1
+            content = json.loads(raw or b"{}").get("content", "")
+            self._send(200, {}, {"tokens": list(range(len(content.encode())))})
+            return
         if not self.path.rstrip("/").endswith("/chat/completions"):
             self._send(404, {}, {"error": {"message": f"unknown path {self.path}"}})
             return
@@ -282,7 +341,19 @@ class _Handler(BaseHTTPRequestHandler):
         except json.JSONDecodeError:
             self._send(400, {}, {"error": {"message": "body is not JSON"}})
             return
-        stub = self.stub
+        if stub.n_ctx:
+            tokens = sum(len(str(m.get("content") or "").encode()) for m in body["messages"])
+            if tokens > stub.n_ctx:
+                with stub.lock:
+                    stub.requests.append(body)
+                    stub.answers.append("too_long")
+                message = (
+                    f"request ({tokens} tokens) exceeds the available context size "
+                    f"({stub.n_ctx} tokens), try increasing it"
+                )
+                error = {"code": 400, "message": message, "type": "exceed_context_size_error"}
+                self._send(400, {}, {"error": error})
+                return
         behaviour = stub.next_behaviour(body)
         client_port = self.client_address[1]
         with stub.lock:

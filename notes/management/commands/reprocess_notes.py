@@ -5,11 +5,10 @@
     python manage.py reprocess_notes --ids 4,8,15
 
 Ids are streamed in chunks (keyset pagination) and handed to
-``notes.services.reprocess_notes`` on the bulk queue, so 100,000 notes never sit in
-memory and never delay notes people are writing meanwhile.
+``notes.services.reprocess_notes``, which marks them QUEUED; the feeder delivers them to
+the bulk queue round-robin across owners, so 100,000 notes never sit in memory or in
+Redis and never delay notes people are writing meanwhile.
 """
-
-import inspect
 
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
@@ -38,10 +37,6 @@ def _id_list(value: str) -> list[int]:
         return sorted({int(part) for part in value.split(",") if part.strip()})
     except ValueError:
         raise CommandError(f"--ids expects comma-separated note ids, got {value!r}.") from None
-
-
-def supports_ignore_cache() -> bool:
-    return "ignore_cache" in inspect.signature(services.reprocess_notes).parameters
 
 
 class Command(BaseCommand):
@@ -87,13 +82,7 @@ class Command(BaseCommand):
             self.stdout.write(f"Dry run: {total} note(s) would be queued for reprocessing.")
             return
 
-        kwargs = {"bulk": True, "chunk_size": CHUNK_SIZE}
-        if options["ignore_cache"]:
-            if supports_ignore_cache():
-                kwargs["ignore_cache"] = True
-            else:
-                # Without an enrichment cache every reprocess calls the enricher anyway.
-                self.stderr.write("--ignore-cache: this version keeps no enrichment cache.")
+        kwargs = {"chunk_size": CHUNK_SIZE, "ignore_cache": options["ignore_cache"]}
 
         progress = tqdm(
             total=total,
@@ -115,7 +104,7 @@ class Command(BaseCommand):
         skipped = total - queued
         self.stdout.write(
             self.style.SUCCESS(
-                f"{queued} note(s) queued for reprocessing on the bulk queue"
+                f"{queued} note(s) queued for reprocessing"
                 + (f"; {skipped} skipped (changed status meanwhile)." if skipped else ".")
             )
         )

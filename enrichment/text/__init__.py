@@ -1,0 +1,1 @@
+"""Plain-text analysis for the offline enricher: markup, language, keyphrases, to-dos."""
