@@ -129,6 +129,8 @@ class Command(BaseCommand):
             # Pages are rendered without a collectstatic run: plain static storage, as
             # in the tests (the manifest only changes asset URLs, not the work measured).
             "STATICFILES_MANIFEST": "false",
+            # The test client speaks plain HTTP on loopback, as behind a TLS proxy.
+            "SECURE_SSL_REDIRECT": "false",
             # Workers log at warning unless told otherwise: the figures are the pipeline's,
             # not the log sink's (both sides of the overhead row log alike anyway).
             "LOG_LEVEL": os.environ.get("LOG_LEVEL", "warning"),
