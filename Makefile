@@ -36,7 +36,7 @@ test: $(VENV)/.dev-installed
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 ## bench: the benchmark suite (docs/performance.md) in its own database and Redis db;
-## BENCH_ARGS="--quick" for a smoke run
+## BENCH_ARGS="--quick" for a smoke run, BENCH_ARGS="--notes 1000000" for the million-note rows
 bench: $(VENV)/.runtime-installed
 	SECRET_KEY="$${SECRET_KEY:-bench-only-key-never-used-for-anything-else}" \
 		$(BIN)/python manage.py bench $(BENCH_ARGS)

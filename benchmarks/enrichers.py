@@ -22,8 +22,8 @@ _FIXED = {
 
 
 def latency_seconds() -> float:
-    """The stand-in model's latency (BENCH_ENRICHER_LATENCY_MS, default 200 ms)."""
-    return int(os.environ.get(LATENCY_ENV, "200")) / 1000
+    """The stand-in model's latency (BENCH_ENRICHER_LATENCY_MS, default 1000 ms)."""
+    return int(os.environ.get(LATENCY_ENV, "1000")) / 1000
 
 
 class NullEnricher:
@@ -42,7 +42,7 @@ class NullEnricher:
 
 
 class SleepEnricher(NullEnricher):
-    """A model call of fixed latency (BENCH_ENRICHER_LATENCY_MS, default 200 ms).
+    """A model call of fixed latency (BENCH_ENRICHER_LATENCY_MS, default 1000 ms).
 
     Sleeping releases the CPU like waiting on an HTTP response does, so N workers can
     overlap N calls; that is what the scaling row measures.

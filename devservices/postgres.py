@@ -2,13 +2,15 @@
 
 The wheel ships PostgreSQL's own binaries for Linux (x86_64, aarch64), macOS (arm64) and
 Windows, so a fresh machine with only Python runs the same engine as production. The server
-listens on loopback only, on a port of its own, with trust authentication.
+listens on loopback only (or on the one address given as ``host``, for a simulated host of
+its own), on a port of its own, with trust authentication.
 
 A data directory that still holds a live server (a crashed `make run`, say) is reused; a
 stale lock file is replaced by PostgreSQL itself when it starts.
 """
 
 import importlib.util
+import ipaddress
 import os
 import shutil
 import socket
@@ -47,8 +49,9 @@ def _free_port() -> int:
 class EmbeddedPostgres:
     """One PostgreSQL server over ``directory``; ``start()`` returns its DATABASE_URL."""
 
-    def __init__(self, directory: str | Path, *, throwaway: bool = False):
+    def __init__(self, directory: str | Path, *, throwaway: bool = False, host: str = "127.0.0.1"):
         self.directory = Path(directory).resolve()
+        self.host = host
         self.data = self.directory / "data"
         self.throwaway = throwaway
         self.port: int | None = None
@@ -56,7 +59,7 @@ class EmbeddedPostgres:
 
     @property
     def url(self) -> str:
-        return f"postgres://postgres@127.0.0.1:{self.port}/{DATABASE}"
+        return f"postgres://postgres@{self.host}:{self.port}/{DATABASE}"
 
     def _run(self, tool: str, *args: str, **kwargs) -> subprocess.CompletedProcess:
         command = [str(_binaries() / tool), *args]
@@ -98,7 +101,7 @@ class EmbeddedPostgres:
         return (pid, port) if _alive(pid) else None
 
     def _answers(self, port: int) -> bool:
-        ready = self._run("pg_isready", "-q", "-h", "127.0.0.1", "-p", str(port))
+        ready = self._run("pg_isready", "-q", "-h", self.host, "-p", str(port))
         return ready.returncode == 0
 
     def _running_port(self, timeout: float = 0) -> int | None:
@@ -131,10 +134,14 @@ class EmbeddedPostgres:
             )
             if done.returncode:
                 raise RuntimeError(f"initdb failed: {done.stderr.strip()}")
+            if not ipaddress.ip_address(self.host).is_loopback:
+                # initdb trusts loopback only; a simulated host trusts its own subnet.
+                with open(self.data / "pg_hba.conf", "a") as hba:
+                    hba.write("host all all samenet trust\n")
         self.port = self._running_port(timeout)
         if self.port is None:
             self.port = _free_port()
-            options = f"-h 127.0.0.1 -p {self.port} -k ''"
+            options = f"-h {self.host} -p {self.port} -k ''"
             if self.throwaway:  # test data need not survive a crash; skip the flushes
                 options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
             log = self.directory / "postgres.log"
@@ -156,7 +163,7 @@ class EmbeddedPostgres:
         while True:
             try:
                 with psycopg.connect(
-                    f"postgresql://postgres@127.0.0.1:{self.port}/postgres", autocommit=True
+                    f"postgresql://postgres@{self.host}:{self.port}/postgres", autocommit=True
                 ) as conn:
                     exists = conn.execute(
                         "SELECT 1 FROM pg_database WHERE datname = %s", [DATABASE]

@@ -54,11 +54,17 @@ def stop_process(process: subprocess.Popen | None, timeout: float = 5) -> None:
 
 
 class EmbeddedRedis:
-    """A redis-server child process on loopback; stop() (or the context manager) ends it."""
+    """A redis-server child process on loopback (or on the one address given as ``host``);
+    stop() (or the context manager) ends it."""
 
     def __init__(
-        self, port: int | None = None, directory: str | Path | None = None, persistent: bool = False
+        self,
+        port: int | None = None,
+        directory: str | Path | None = None,
+        persistent: bool = False,
+        host: str = "127.0.0.1",
     ):
+        self.host = host
         self.port = port or free_port()
         self.directory = Path(directory or tempfile.mkdtemp(prefix="notesite-redis-"))
         self.persistent = persistent
@@ -66,14 +72,14 @@ class EmbeddedRedis:
 
     @property
     def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
+        return f"redis://{self.host}:{self.port}/0"
 
     def start(self, timeout: float = 10) -> "EmbeddedRedis":
         self.directory.mkdir(parents=True, exist_ok=True)
         args = [
             redis_server_binary(),
             "--bind",
-            "127.0.0.1",
+            self.host,
             "--port",
             str(self.port),
             "--dir",
@@ -92,7 +98,7 @@ class EmbeddedRedis:
         self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if redis_answers(port=self.port):
+            if redis_answers(self.host, self.port):
                 return self
             if self.process.poll() is not None:
                 raise RuntimeError(f"redis-server exited with code {self.process.returncode}")

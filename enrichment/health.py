@@ -32,7 +32,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import redis
 from django.conf import settings
 from django.db import DatabaseError, connection, connections, transaction
-from django.db.models import Count, Q
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.module_loading import import_string
 from redis.backoff import NoBackoff
@@ -135,15 +135,48 @@ def stuck_filter(now: datetime | None = None) -> Q:
     return processing | queued
 
 
+# Notes per status are counted exactly up to this many; beyond, estimated.
+EXACT_COUNT_LIMIT = 10_000
+
+
+def status_counts() -> dict[str, int]:
+    """Notes per status, in one statement whose cost does not grow with the table.
+
+    Counting every note of a status reads every entry of the status index: half a second
+    at a million notes, on every health probe and metrics scrape. Each status is counted
+    exactly up to ``EXACT_COUNT_LIMIT`` (a bounded index scan) and, beyond, estimated from
+    the table's statistics (its row count times the status's share), as the admin's
+    paginator (notes/pagination.py) estimates a large page count.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT s.status,
+                   (SELECT count(*) FROM (
+                       SELECT 1 FROM notes_note WHERE processing_status = s.status LIMIT %s
+                   ) AS bounded),
+                   (SELECT c.reltuples * st.most_common_freqs[
+                               array_position(st.most_common_vals::text::text[], s.status)]
+                      FROM pg_class c, pg_stats st
+                     WHERE c.oid = 'notes_note'::regclass
+                       AND st.schemaname = current_schema() AND st.tablename = 'notes_note'
+                       AND st.attname = 'processing_status')
+              FROM unnest(%s::text[]) AS s(status)
+            """,
+            [EXACT_COUNT_LIMIT + 1, list(S.values)],
+        )
+        rows = cursor.fetchall()
+    return {
+        status: exact if exact <= EXACT_COUNT_LIMIT else max(exact, round(estimate or 0))
+        for status, exact, estimate in rows
+    }
+
+
 def note_figures(now: datetime | None = None) -> dict:
     """Counts per status (one GROUP BY on the indexed status column), stuck notes and the
     age of the oldest queued note."""
     now = now or timezone.now()
-    counts = dict.fromkeys(S.values, 0)
-    # COUNT(*), not COUNT(id): PostgreSQL can then answer from the status index alone
-    # (an index-only scan, 20 ms at 100,000 notes) instead of reading the whole table.
-    rows = Note.objects.order_by().values_list("processing_status").annotate(n=Count("*"))
-    counts.update(dict(rows))
+    counts = status_counts()
     stuck = Note.objects.filter(stuck_filter(now)).count()
     oldest = (
         Note.objects.filter(processing_status=S.QUEUED)

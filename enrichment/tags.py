@@ -61,15 +61,22 @@ def normalise_tags(tags: Iterable[str]) -> list[str]:
     return list(seen)
 
 
+# The newest notes whose tags make up a person's vocabulary (note_owner_created_idx).
+VOCABULARY_NOTES = 2000
+
+
 def vocabulary(owner_id: int, limit: int = VOCABULARY_SIZE) -> list[str]:
-    """The owner's tags, most used first (ties alphabetically), at most ``limit``."""
+    """The owner's tags, most used first (ties alphabetically), at most ``limit``, counted
+    over their ``VOCABULARY_NOTES`` newest notes: every note list and every enrichment
+    asks, and counting all of a person's notes cost 130 ms at 20,000 notes, growing."""
     from notes.models import Note
 
     table = connection.ops.quote_name(Note._meta.db_table)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT tag FROM {table}, unnest(tags) AS tag WHERE owner_id = %s "  # noqa: S608
+            f"SELECT tag FROM (SELECT tags FROM {table} WHERE owner_id = %s "  # noqa: S608
+            "ORDER BY created_at DESC LIMIT %s) AS recent, unnest(recent.tags) AS tag "
             "GROUP BY tag ORDER BY count(*) DESC, tag LIMIT %s",
-            [owner_id, limit],
+            [owner_id, VOCABULARY_NOTES, limit],
         )
         return [row[0] for row in cursor.fetchall()]

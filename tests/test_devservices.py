@@ -27,6 +27,14 @@ def test_the_embedded_redis_is_a_real_redis_and_stops_cleanly():
     assert not redis_answers(port=server.port)
 
 
+def test_the_embedded_redis_listens_only_on_the_address_it_is_given():
+    # A simulated host (tests/multihost) serves its own address; 127.0.0.2 is loopback too.
+    with EmbeddedRedis(host="127.0.0.2") as server:
+        assert server.url.startswith("redis://127.0.0.2:")
+        assert redis.Redis.from_url(server.url).ping()
+        assert not redis_answers("127.0.0.1", server.port)
+
+
 def version_of(url):
     with psycopg.connect(url) as conn:
         return conn.execute("SHOW server_version").fetchone()[0]
@@ -51,6 +59,19 @@ def test_the_embedded_postgres_is_reused_while_alive_and_stopped_on_exit(tmp_pat
     restarted = postgres.EmbeddedPostgres(tmp_path / "pg")
     assert version_of(restarted.start())
     restarted.stop()
+
+
+@pytest.mark.slow
+def test_the_embedded_postgres_listens_only_on_the_address_it_is_given(tmp_path):
+    server = postgres.EmbeddedPostgres(tmp_path / "pg", throwaway=True, host="127.0.0.2")
+    url = server.start()
+    try:
+        assert "@127.0.0.2:" in url
+        assert version_of(url)
+        with pytest.raises(psycopg.OperationalError):
+            psycopg.connect(url.replace("127.0.0.2", "127.0.0.1"), connect_timeout=3)
+    finally:
+        server.stop()
 
 
 @pytest.mark.slow

@@ -253,7 +253,7 @@ def test_an_openai_backend_without_configuration_is_degraded(monitor_client, red
     assert body["status"] == "degraded"
 
 
-def test_notes_counts_use_one_grouped_query(django_assert_max_num_queries):
+def test_notes_counts_take_one_query_whatever_the_table_size(django_assert_max_num_queries):
     from enrichment.health import note_figures
 
     owner = make_user()
@@ -263,3 +263,23 @@ def test_notes_counts_use_one_grouped_query(django_assert_max_num_queries):
         figures = note_figures()
     assert figures["counts"] == dict.fromkeys(S.values, 1)
     assert Note.objects.count() == 5
+
+
+def test_counts_beyond_the_exact_limit_come_from_the_table_statistics(monkeypatch):
+    from django.db import connection
+
+    from enrichment import health
+
+    monkeypatch.setattr(health, "EXACT_COUNT_LIMIT", 3)
+    owner = make_user()
+    for _ in range(8):
+        make_note(owner, status=S.COMPLETED)
+    for _ in range(2):
+        make_note(owner, status=S.FAILED)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE notes_note")
+    counts = health.status_counts()
+    # Under the limit: exact. Over it: the statistics' estimate, never below what was seen.
+    assert counts[S.FAILED] == 2
+    assert counts[S.QUEUED] == 0
+    assert counts[S.COMPLETED] == 8

@@ -52,6 +52,15 @@ def test_a_title_match_ranks_above_a_content_match(user):
     assert found(user, "budget") == [in_title.pk, in_content.pk]
 
 
+def test_only_the_newest_matches_are_ranked(user, monkeypatch):
+    monkeypatch.setattr(search, "MAX_RANKED", 2)
+    oldest = make_note(user, "Budget.", title="Budget")  # the best match, but too old
+    middle = make_note(user, "Budget mentioned once, in passing, among other words.")
+    newest = make_note(user, "The budget, then more words, and the budget again.")
+    assert set(found(user, "budget")) == {middle.pk, newest.pk}
+    assert oldest.pk not in found(user, "budget")
+
+
 def test_websearch_syntax_never_errors(user):
     note = make_note(user, "Alpha beta gamma.")
     assert found(user, '"alpha beta" -delta') == [note.pk]

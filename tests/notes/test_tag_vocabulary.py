@@ -73,3 +73,13 @@ def test_it_prints_distinct_tags_and_reuse_share_on_200_notes_over_10_topics(use
     # Floors, not targets: a tagger that invents new tags note by note would miss them.
     assert distinct <= 150
     assert share >= 0.5
+
+
+def test_the_vocabulary_counts_only_the_newest_notes(user, monkeypatch):
+    from enrichment import tags
+
+    monkeypatch.setattr(tags, "VOCABULARY_NOTES", 2)
+    for tag_list in (["old"], ["old"], ["recent"], ["recent", "latest"]):
+        note = make_note(user, "Words.")
+        Note.objects.filter(pk=note.pk).update(tags=tag_list)
+    assert vocabulary(user.pk) == ["recent", "latest"]
