@@ -98,7 +98,7 @@ class EmbeddedPostgres:
             pid, port = int(lines[0]), int(lines[3])
         except (OSError, ValueError, IndexError):
             return None
-        return (pid, port) if _alive(pid) else None
+        return (pid, port) if process_alive(pid) else None
 
     def _answers(self, port: int) -> bool:
         ready = self._run("pg_isready", "-q", "-h", self.host, "-p", str(port))
@@ -185,7 +185,8 @@ class EmbeddedPostgres:
             shutil.rmtree(self.directory, ignore_errors=True)
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """True while process ``pid`` exists, whoever owns it."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -205,7 +206,7 @@ def for_test_run(parent: str | Path) -> EmbeddedPostgres:
     parent.mkdir(parents=True, exist_ok=True)
     for leftover in parent.glob("run-*"):
         pid = leftover.name.removeprefix("run-")
-        if pid.isascii() and pid.isdigit() and not _alive(int(pid)):
+        if pid.isascii() and pid.isdigit() and not process_alive(int(pid)):
             stale = EmbeddedPostgres(leftover, throwaway=True)
             stale._started_here = stale._lock_owner() is not None
             stale.stop()

@@ -10,6 +10,8 @@ import os
 import re
 import subprocess
 
+from devservices.postgres import process_alive
+
 SUBNET = "10.231.0"
 BRIDGE_ADDRESS = f"{SUBNET}.254"
 PREFIX = "nsite"
@@ -32,25 +34,15 @@ def available() -> str | None:
     return None
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def remove_leftovers() -> None:
     """Namespaces and bridges of test runs whose process is gone."""
     for line in ip("netns", "list").stdout.splitlines():
         match = re.match(rf"({PREFIX}(\d+)\w+)", line)
-        if match and not _alive(int(match.group(2))):
+        if match and not process_alive(int(match.group(2))):
             ip("netns", "del", match.group(1), check=False)
     for line in ip("-o", "link", "show", "type", "bridge").stdout.splitlines():
         match = re.search(r": (nsb(\d+))[:@]", line)
-        if match and not _alive(int(match.group(2))):
+        if match and not process_alive(int(match.group(2))):
             ip("link", "del", match.group(1), check=False)
 
 
