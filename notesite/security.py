@@ -50,7 +50,9 @@ def signup_allowed(request) -> bool:
     key = f"notesite:signup:{client_ip(request) or 'unknown'}"
     try:
         conn = django_rq.get_connection(settings.ENRICHMENT_QUEUE)
-        count, _ = conn.pipeline().incr(key).expire(key, 3600, nx=True).execute()
+        # SET NX then INCR rather than EXPIRE NX, which needs Redis 7: the embedded
+        # development server is Redis 6.2.
+        _, count = conn.pipeline().set(key, 0, ex=3600, nx=True).incr(key).execute()
     except (RedisError, OSError):
         logger.warning("Sign-up refused: Redis is unreachable", extra={"event": "signup_refused"})
         return False
