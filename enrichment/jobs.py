@@ -27,3 +27,13 @@ def feed_job() -> str:
         return f"fed {services.feed(force=True)} note(s)"
     finally:
         close_old_connections()
+
+
+def reprocess_job(query, ignore_cache: bool = False) -> str:
+    """A bulk reprocess handed over by the admin: queue the selection's finished notes."""
+    close_old_connections()
+    try:
+        queued = services.reprocess_query(query, ignore_cache=ignore_cache)
+        return f"{queued} note(s) queued for reprocessing"
+    finally:
+        close_old_connections()
