@@ -1,4 +1,5 @@
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied
 from django.db.models import Sum
 from django.db.models.functions import Substr
@@ -199,6 +200,18 @@ class NoteAdmin(admin.ModelAdmin):
 
     def get_changeform_initial_data(self, request):
         return {"owner": request.user.pk, **super().get_changeform_initial_data(request)}
+
+    @admin.display(description=mark_safe('<input type="checkbox" id="action-toggle">'))
+    def action_checkbox(self, note):
+        """The admin's own row checkbox, written out: rendering a form widget through the
+        template engine for every row was a quarter of the changelist's CPU."""
+        return format_html(
+            '<input type="checkbox" name="{}" value="{}" class="action-select" '
+            'aria-label="Select this object for an action - {}">',
+            helpers.ACTION_CHECKBOX_NAME,
+            note.pk,
+            note,
+        )
 
     @admin.display(description="Title", ordering="title")
     def title_column(self, note):

@@ -139,11 +139,17 @@ class Cluster:
         except (psutil.NoSuchProcess, ProcessLookupError):
             return []
 
-    def calling_horse(self, worker: subprocess.Popen, timeout: float = 10) -> psutil.Process:
-        """The worker's horse, once it is waiting for the provider (a note is claimed)."""
+    def calling_process(self, worker: subprocess.Popen, timeout: float = 10) -> psutil.Process:
+        """The process making the worker's provider call, once it is waiting for the
+        provider (a note is claimed): the worker itself, which runs its jobs in process,
+        or a work horse of a forking worker class."""
 
         def find():
-            calling = [h for h in self.horses_of(worker) if self._waits_for_provider(h)]
+            try:
+                candidates = [psutil.Process(worker.pid), *self.horses_of(worker)]
+            except psutil.NoSuchProcess:
+                return None
+            calling = [p for p in candidates if self._waits_for_provider(p)]
             return calling[0] if calling else None
 
         return wait_until(find, timeout=timeout, interval=0.01, message="for a calling horse")
