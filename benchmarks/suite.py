@@ -258,7 +258,7 @@ def memory_rows(count: int, idle, busy, top: int) -> list[Row]:
         ),
         Row(
             "memory",
-            f"{count} workers in model calls (work horses included), total PSS",
+            f"{count} workers in model calls (every process of the pool), total PSS",
             f"{busy_total:.0f} MB = {busy_total / count:.1f} MB per concurrent call "
             f"({len(busy or [])} processes)",
             figures={"total_mb": busy_total, "processes": len(busy or [])},
