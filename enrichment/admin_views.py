@@ -22,7 +22,7 @@ from redis.exceptions import RedisError
 from notes import services
 from notes.bulk import iter_ids
 from notes.models import Note
-from notes.status import STATUS_COLOURS, ProcessingStatus
+from notes.status import ProcessingStatus
 
 from . import health, limits
 from .models import EnrichmentRun, RunOutcome
@@ -168,7 +168,6 @@ class OverviewView(TemplateView):
                 "value": status.value,
                 "label": status.label,
                 "count": notes["counts"][status.value],
-                "colour": STATUS_COLOURS[status],
                 "url": f"{changelist}?processing_status__exact={status.value}",
             }
             for status in S

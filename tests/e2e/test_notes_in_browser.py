@@ -208,10 +208,10 @@ def test_staff_create_a_note_in_the_admin_and_reprocess_it(page, worker):
     # The changelist is a plain page: reload it until the worker has finished.
     for _ in range(60):
         page.goto("/admin/notes/note/")
-        if page.locator(".status-badge.status-completed").count():
+        if page.locator(".badge.badge-completed").count():
             break
         page.wait_for_timeout(500)
-    expect(page.locator(".status-badge.status-completed")).to_have_count(1)
+    expect(page.locator(".badge.badge-completed")).to_have_count(1)
 
     page.locator(f'input[name="_selected_action"][value="{note.pk}"]').check()
     page.get_by_label("Action:").select_option(label="Reprocess selected notes")
@@ -221,10 +221,10 @@ def test_staff_create_a_note_in_the_admin_and_reprocess_it(page, worker):
     assert note.processing_status in (S.QUEUED, S.PROCESSING, S.COMPLETED)
     for _ in range(60):
         page.goto("/admin/notes/note/")
-        if page.locator(".status-badge.status-completed").count():
+        if page.locator(".badge.badge-completed").count():
             break
         page.wait_for_timeout(500)
-    expect(page.locator(".status-badge.status-completed")).to_have_count(1)
+    expect(page.locator(".badge.badge-completed")).to_have_count(1)
     assert note.runs.count() == 2
 
 
