@@ -6,6 +6,7 @@ from django.contrib.auth import get_user_model
 
 from notes import services
 from notes.models import Note, content_hash
+from notes.status import ProcessingStatus
 
 _seq = itertools.count(1)
 
@@ -40,3 +41,15 @@ def make_note(
         **fields,
     )
     return note
+
+
+def make_enriched_note(owner, content, enrichment, **fields) -> Note:
+    """A note as the pipeline leaves it: completed, its enrichment current for its content."""
+    return make_note(
+        owner,
+        content,
+        status=ProcessingStatus.COMPLETED,
+        enrichment_data=enrichment,
+        enriched_hash=content_hash(content),
+        **fields,
+    )
