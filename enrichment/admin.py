@@ -45,13 +45,26 @@ RUN_FIELDS = (
 )
 
 
-def _short_error(run: EnrichmentRun) -> str:
-    text = run.error_message
-    return text if len(text) <= 300 else text[:300] + "…"
+class ReadOnlyRuns:
+    """History is never edited by hand; long errors are cut in lists."""
+
+    @admin.display(description="Error")
+    def short_error(self, run):
+        text = run.error_message
+        return text if len(text) <= 300 else text[:300] + "…"
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
-class EnrichmentRunInline(admin.TabularInline):
-    """Every attempt of the note, newest first. History is never edited by hand."""
+class EnrichmentRunInline(ReadOnlyRuns, admin.TabularInline):
+    """Every attempt of the note, newest first."""
 
     model = EnrichmentRun
     fields = RUN_FIELDS
@@ -63,19 +76,6 @@ class EnrichmentRunInline(admin.TabularInline):
     ordering = ("-started_at", "-id")
     verbose_name = "enrichment run"
     verbose_name_plural = "Run history"
-
-    @admin.display(description="Error")
-    def short_error(self, run):
-        return _short_error(run)
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 def tokens_per_day(days: int = 14):
@@ -96,7 +96,7 @@ def tokens_per_day(days: int = 14):
 
 
 @admin.register(EnrichmentRun)
-class EnrichmentRunAdmin(admin.ModelAdmin):
+class EnrichmentRunAdmin(ReadOnlyRuns, admin.ModelAdmin):
     """Read-only run history across notes, with token totals per day above the list."""
 
     change_list_template = "admin/enrichment/enrichmentrun/change_list.html"
@@ -106,19 +106,6 @@ class EnrichmentRunAdmin(admin.ModelAdmin):
     list_select_related = ("note",)
     date_hierarchy = "started_at"
     show_full_result_count = False
-
-    @admin.display(description="Error")
-    def short_error(self, run):
-        return _short_error(run)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def changelist_view(self, request, extra_context=None):
         extra_context = {**(extra_context or {}), "tokens_per_day": tokens_per_day()}
