@@ -108,8 +108,6 @@ def redis_client() -> redis.Redis:
 def _age_seconds(moment: datetime | None, now: datetime) -> float | None:
     if moment is None:
         return None
-    if moment.tzinfo is None:  # rq stores naive UTC datetimes
-        moment = moment.replace(tzinfo=UTC)
     return round(max((now - moment).total_seconds(), 0.0), 1)
 
 
