@@ -61,14 +61,9 @@ def hourly_chart(now) -> dict:
     )
     by_hour = {row["hour"]: row for row in rows}
     hours = [start + timedelta(hours=i) for i in range(CHART_HOURS)]
-    series = [
-        (
-            hour,
-            (by_hour.get(hour) or {}).get("completed", 0),
-            (by_hour.get(hour) or {}).get("failed", 0),
-        )
-        for hour in hours
-    ]
+    quiet = {"completed": 0, "failed": 0}
+    counts = [by_hour.get(hour, quiet) for hour in hours]
+    series = [(h, c["completed"], c["failed"]) for h, c in zip(hours, counts, strict=True)]
     peak = max([1, *(max(c, f) for _, c, f in series)])
     slot = (CHART_WIDTH - CHART_PAD) / CHART_HOURS
     bar = slot / 2 - 1
