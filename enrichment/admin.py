@@ -3,7 +3,7 @@
 import base64
 import hashlib
 import re
-from datetime import timedelta
+from datetime import UTC, timedelta
 from functools import wraps
 from pathlib import Path
 
@@ -83,7 +83,8 @@ def tokens_per_day(days: int = 14):
     since = timezone.now() - timedelta(days=days)
     return (
         EnrichmentRun.objects.filter(started_at__gte=since)
-        .annotate(day=TruncDate("started_at"))
+        # The budget's day (limits.start_of_today), whatever TIME_ZONE the site shows.
+        .annotate(day=TruncDate("started_at", tzinfo=UTC))
         .values("day")
         .annotate(
             runs=Count("id"),
