@@ -139,8 +139,8 @@ _PLAIN = (str, int, float, bool, list, tuple, dict, type(None))
 
 
 class JsonFormatter(BaseJsonFormatter):
-    """One JSON object per line: level, logger, message, the record's context fields, and
-    timestamp (UTC, ISO 8601); ``exception`` holds the traceback when there is one."""
+    """One JSON object per line: timestamp (UTC, ISO 8601), level, logger, message, then
+    the record's context fields; ``exception`` holds the traceback when there is one."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(
@@ -156,7 +156,9 @@ class JsonFormatter(BaseJsonFormatter):
         )
 
     def process_log_record(self, log_data):
-        return {k: v for k, v in log_data.items() if k == "timestamp" or isinstance(v, _PLAIN)}
+        stamp = log_data.pop("timestamp").isoformat(timespec="milliseconds")
+        fields = {k: v for k, v in log_data.items() if isinstance(v, _PLAIN)}
+        return {"timestamp": stamp, **fields}
 
 
 class TextFormatter(logging.Formatter):
