@@ -23,6 +23,8 @@ LAYERS = 2
 HEADS = 4
 FEED_FORWARD = 128
 TRAINED_CONTEXT = 32768
+# Byte tokens come first, in byte order: a byte's token id is its value.
+QUOTE_TOKEN = ord('"')
 
 
 def _byte_tokens() -> list[str]:
