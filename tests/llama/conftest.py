@@ -84,7 +84,7 @@ class LlamaServer:
             # grammar allows runs to its maxLength (about two bytes a character, far past
             # any reply budget). A bias towards the quote stands in for a model that knows
             # when it is done; the grammar still decides where a quote may go.
-            "--logit-bias", f"{QUOTE_TOKEN}+5",
+            "--logit-bias", f"{QUOTE_TOKEN}+6",
         ]  # fmt: skip
         if unified:
             # The slots share one cache of ``context`` tokens instead of a part each.

@@ -52,6 +52,20 @@ def prose(size: int) -> str:
     return "\n\n".join([paragraph] * (size // len(paragraph) + 1))[:size]
 
 
+def enrich(server: LlamaServer, notes: list[Note], timeout: float = 300, **env) -> None:
+    """Real workers (with the scheduler, so retries run) until every note is done."""
+    ids = [n.pk for n in notes]
+    done = (S.COMPLETED, S.FAILED)
+    with LiveWorker(**worker_env(server, ENRICHMENT_RETRY_BASE_DELAY="0.5", **env)):
+        wait_until(
+            lambda: all(n.processing_status in done for n in Note.objects.filter(pk__in=ids)),
+            timeout=timeout,
+            interval=0.5,
+        )
+    for note in notes:
+        note.refresh_from_db()
+
+
 def reasons(note: Note) -> list[str]:
     return list(EnrichmentRun.objects.filter(note=note).values_list("error_message", flat=True))
 
@@ -62,11 +76,9 @@ def test_short_notes_complete_through_a_real_worker(llama_server, redis_conn):
         services.create_note(owner=owner, content=f"Note {i}: call the plumber on Monday.")
         for i in range(3)
     ]
-    result = run_burst_worker(timeout=300, **worker_env(llama_server))
-    assert result.returncode == 0, result.stderr[-3000:]
+    enrich(llama_server, notes)
 
     for note in notes:
-        note.refresh_from_db()
         assert note.processing_status == S.COMPLETED, note.last_error
         Enrichment.model_validate({k: note.enrichment_data[k] for k in Enrichment.model_fields})
     endpoint = limits.endpoint_id(llama_server.base_url, MODEL)
@@ -78,12 +90,10 @@ def test_short_notes_complete_through_a_real_worker(llama_server, redis_conn):
 
 def test_a_30_kb_note_past_the_context_completes(llama_server, redis_conn):
     note = services.create_note(owner=make_user(), content=prose(30_000))
-    result = run_burst_worker(timeout=600, **worker_env(llama_server))
-    assert result.returncode == 0, result.stderr[-3000:]
+    enrich(llama_server, [note], timeout=600)
 
-    note.refresh_from_db()
     assert note.processing_status == S.COMPLETED, note.last_error
-    run = EnrichmentRun.objects.get(note=note)
+    run = EnrichmentRun.objects.filter(note=note).latest("attempt")  # retries add runs
     assert run.provider_calls >= 5  # about 0.9 tokens per byte: several parts and a merge
     assert run.input_tokens > 27_000
 
@@ -122,9 +132,7 @@ def test_control_tokens_in_a_note_reach_the_server_as_plain_text(llama_server, l
 
 def test_a_note_full_of_control_tokens_completes_through_a_real_worker(llama_server, redis_conn):
     note = services.create_note(owner=make_user(), content=INJECTION)
-    result = run_burst_worker(timeout=300, **worker_env(llama_server))
-    assert result.returncode == 0, result.stderr[-3000:]
-    note.refresh_from_db()
+    enrich(llama_server, [note])
     assert note.processing_status == S.COMPLETED, note.last_error
 
 
@@ -205,7 +213,7 @@ def test_the_full_schema_validates_at_least_nine_in_ten_first_replies(
     for mode in ("json_schema_full", "json_schema"):
         valid = 0
         with llm_client.build_client() as client:
-            for i in range(30):
+            for i in range(60):
                 messages = [
                     {"role": "system", "content": openai_backend.system_prompt()},
                     {"role": "user", "content": openai_backend.note_message(f"Note {i}: tea.")},
@@ -224,8 +232,8 @@ def test_the_full_schema_validates_at_least_nine_in_ten_first_replies(
                     pass
         figures[mode] = valid
     record_property("first_reply_validity", figures)
-    print(f"first replies valid of 30: {figures}")
-    assert figures["json_schema_full"] >= 27, figures
+    print(f"first replies valid of 60: {figures}")
+    assert figures["json_schema_full"] >= 54, figures
 
 
 def test_a_reply_the_server_cannot_parse_is_one_replys_fault_with_a_reason_naming_what_to_change(
