@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx2
 import pytest
 
-from tests.llama.tiny_model import QUOTE_TOKEN, write_model
+from tests.llama.tiny_model import NON_UTF8_TOKENS, QUOTE_TOKEN, write_model
 
 ROOT = Path(__file__).resolve().parents[2]
 BUILD_SCRIPT = ROOT / "scripts" / "build_llama_server.sh"
@@ -36,6 +36,7 @@ def _cached_binary() -> Path:
 def llama_binary() -> Path:
     explicit = os.environ.get("LLAMA_SERVER")
     if explicit:
+        assert os.access(explicit, os.X_OK), f"LLAMA_SERVER={explicit} is not an executable"
         return Path(explicit)
     binary = _cached_binary()
     if binary.exists():
@@ -85,6 +86,9 @@ class LlamaServer:
             # any reply budget). A bias towards the quote stands in for a model that knows
             # when it is done; the grammar still decides where a quote may go.
             "--logit-bias", f"{QUOTE_TOKEN}+6",
+            # Nor does it avoid bytes that are never UTF-8, which llama.cpp's grammar lets
+            # through and its chat parser then refuses (500); real text has none.
+            *(arg for token in NON_UTF8_TOKENS for arg in ("--logit-bias", f"{token}-100")),
         ]  # fmt: skip
         if unified:
             # The slots share one cache of ``context`` tokens instead of a part each.
