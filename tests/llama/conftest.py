@@ -43,7 +43,10 @@ def llama_binary() -> Path:
         return binary
     missing = [tool for tool in ("cmake", "c++", "cc") if shutil.which(tool) is None]
     if missing:
-        pytest.skip(f"llama-server cannot be built here: {', '.join(missing)} missing")
+        pytest.skip(
+            f"no llama-server at {binary} and it cannot be built here "
+            f"({', '.join(missing)} missing; see `make llama-server`)"
+        )
     result = subprocess.run(
         ["bash", str(BUILD_SCRIPT)], cwd=ROOT, capture_output=True, text=True, timeout=3600
     )
