@@ -63,8 +63,6 @@ class Cluster:
                 "OPENAI_API_KEY": "sk-chaos-test-key",
                 "OPENAI_MODEL": "stub-model",
                 "ENRICHMENT_TIMEOUT": 10,
-                # Injected failures may open the breaker; keep its pause short.
-                "ENRICHMENT_BREAKER_COOLDOWN": 1,
                 **netguard.subprocess_env(),
             }
         else:
