@@ -48,8 +48,9 @@ from enrichment.enrichers import local
 # workers, so 32 workers share one copy (loaded per worker, they took 5.4 GB of PSS).
 local.warm_up()
 
-# An idle worker blocks on its queues for worker_ttl - 15 s between heartbeats: 45 s, so
-# that it is listed again within a minute of a Redis restart.
+# An idle worker blocks on its queues for worker_ttl - 15 s between heartbeats: 45 s. A
+# restart breaks its connection and it beats as soon as it reconnects; the 45 s bound
+# covers a Redis that forgot its workers without dropping connections (a FLUSHALL).
 WORKER_TTL = 60
 
 
