@@ -326,3 +326,26 @@ def test_i2_a_worker_whose_job_ends_while_redis_is_down_stays_and_is_listed_agai
     notes = cluster.wait_settled([note])
     assert_every_note_settled_correctly(notes, cluster.calls_by_hash(), max_calls=2)
     assert all(w.poll() is None for w in workers)
+
+
+def test_i3_at_the_default_clocks_a_busy_worker_is_listed_again_while_still_busy(
+    make_cluster, make_notes
+):
+    # The worker's clocks at their defaults (a busy worker beats every 30 s), and a
+    # provider call that outlasts the restart by more than one beat.
+    cluster = make_cluster(
+        delay=50, WORKER_LIVENESS_TTL=90, QUEUE_JOB_TIMEOUT=120, ENRICHMENT_TIMEOUT=120
+    )
+    workers = [cluster.start_worker(), cluster.start_worker()]
+    cluster.wait_for_workers(2)
+    (note,) = make_notes(1)
+    cluster.calling_worker(workers)
+
+    cluster.stop_redis()
+    time.sleep(0.5)
+    cluster.restart_redis()
+    start = time.monotonic()
+    cluster.wait_for_workers(2, timeout=60)
+    assert time.monotonic() - start < 60
+    assert Note.objects.get(pk=note).processing_status == S.PROCESSING  # still in its call
+    assert all(w.poll() is None for w in workers)
