@@ -68,7 +68,7 @@ def outage_logged(worker, what: str):
 
 class NoteWorker(HerokuWorker):
     # The longest pause between reconnection attempts (RQ's default is 60 s): an idle
-    # worker is listed again, and stops on SIGTERM, within 15 s of Redis answering.
+    # worker is listed again within 15 s of Redis answering, however long it was away.
     max_connection_wait_time = 15.0
 
     def __init__(self, *args, **kwargs):
