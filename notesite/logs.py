@@ -3,7 +3,7 @@ readable text, and one redaction function, :func:`redact`, that keeps secrets ou
 log line and out of anything stored from a provider.
 
 :func:`logging_config` is the one configuration: ``settings.LOGGING`` and gunicorn's
-``logconfig_dict`` both use it, selected by ``LOG_FORMAT``. Context that the code passes
+``logconfig_dict`` both use it, JSON unless ``DEBUG`` is on. Context that the code passes
 with ``extra=`` (``note_id``, ``job_id``, ``attempt``, ``duration_ms``, ``old_status``,
 ``new_status``...) becomes top-level fields of the JSON line, or ``key=value`` pairs at
 the end of a text line.
