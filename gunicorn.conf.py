@@ -1,6 +1,6 @@
 """Gunicorn settings for the web service (`gunicorn --config gunicorn.conf.py notesite.wsgi`).
 
-Every value can be changed from the environment; each variable is listed in .env.example.
+PORT and GUNICORN_WORKERS come from the environment (both listed in .env.example).
 """
 
 import multiprocessing
@@ -33,9 +33,10 @@ workers = _int("GUNICORN_WORKERS", min(2 * multiprocessing.cpu_count() + 1, 8))
 # workers), so a request that takes longer than this is stuck: kill and replace it.
 # (Any gunicorn setting can still be changed with gunicorn's own GUNICORN_CMD_ARGS.)
 timeout = 30
-# On SIGTERM (docker stop, a deploy) requests in flight get this long to finish. Keep it
-# below the container's stop grace period (docker-compose.yml: stop_grace_period).
-graceful_timeout = _int("GUNICORN_GRACEFUL_TIMEOUT", 25)
+# On SIGTERM (docker stop, a deploy) requests in flight get this long to finish: a page
+# takes well under a second, and any request still running after `timeout` is stuck anyway.
+# Below the web container's 30 s stop grace period (docker-compose.yml).
+graceful_timeout = 25
 keepalive = 5
 
 # Recycle workers now and then so that a slow leak never grows without bound; the jitter
@@ -53,9 +54,6 @@ worker_tmp_dir = SHM if os.path.isdir(SHM) else None
 # stdout with the same redaction, the access log as fields with its query string hidden.
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
 _debug = os.environ.get("DEBUG", "").strip().lower() in {"1", "true", "yes", "on", "y", "t"}
-logconfig_dict = logging_config(
-    level=loglevel.upper(),
-    fmt=os.environ.get("LOG_FORMAT", "").strip().lower() or ("text" if _debug else "json"),
-)
+logconfig_dict = logging_config(level=loglevel.upper(), fmt="text" if _debug else "json")
 # With a logconfig_dict, gunicorn writes access lines only when this is set.
 accesslog = "-"

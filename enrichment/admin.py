@@ -3,7 +3,7 @@
 import base64
 import hashlib
 import re
-from datetime import timedelta
+from datetime import UTC, timedelta
 from functools import wraps
 from pathlib import Path
 
@@ -45,13 +45,26 @@ RUN_FIELDS = (
 )
 
 
-def _short_error(run: EnrichmentRun) -> str:
-    text = run.error_message
-    return text if len(text) <= 300 else text[:300] + "…"
+class ReadOnlyRuns:
+    """History is never edited by hand; long errors are cut in lists."""
+
+    @admin.display(description="Error")
+    def short_error(self, run):
+        text = run.error_message
+        return text if len(text) <= 300 else text[:300] + "…"
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
-class EnrichmentRunInline(admin.TabularInline):
-    """Every attempt of the note, newest first. History is never edited by hand."""
+class EnrichmentRunInline(ReadOnlyRuns, admin.TabularInline):
+    """Every attempt of the note, newest first."""
 
     model = EnrichmentRun
     fields = RUN_FIELDS
@@ -64,26 +77,14 @@ class EnrichmentRunInline(admin.TabularInline):
     verbose_name = "enrichment run"
     verbose_name_plural = "Run history"
 
-    @admin.display(description="Error")
-    def short_error(self, run):
-        return _short_error(run)
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 def tokens_per_day(days: int = 14):
     """Token and call totals per UTC day, newest first, for the last ``days`` days."""
     since = timezone.now() - timedelta(days=days)
     return (
         EnrichmentRun.objects.filter(started_at__gte=since)
-        .annotate(day=TruncDate("started_at"))
+        # The budget's day (limits.start_of_today), whatever TIME_ZONE the site shows.
+        .annotate(day=TruncDate("started_at", tzinfo=UTC))
         .values("day")
         .annotate(
             runs=Count("id"),
@@ -96,7 +97,7 @@ def tokens_per_day(days: int = 14):
 
 
 @admin.register(EnrichmentRun)
-class EnrichmentRunAdmin(admin.ModelAdmin):
+class EnrichmentRunAdmin(ReadOnlyRuns, admin.ModelAdmin):
     """Read-only run history across notes, with token totals per day above the list."""
 
     change_list_template = "admin/enrichment/enrichmentrun/change_list.html"
@@ -106,19 +107,6 @@ class EnrichmentRunAdmin(admin.ModelAdmin):
     list_select_related = ("note",)
     date_hierarchy = "started_at"
     show_full_result_count = False
-
-    @admin.display(description="Error")
-    def short_error(self, run):
-        return _short_error(run)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def changelist_view(self, request, extra_context=None):
         extra_context = {**(extra_context or {}), "tokens_per_day": tokens_per_day()}

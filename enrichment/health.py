@@ -108,8 +108,6 @@ def redis_client() -> redis.Redis:
 def _age_seconds(moment: datetime | None, now: datetime) -> float | None:
     if moment is None:
         return None
-    if moment.tzinfo is None:  # rq stores naive UTC datetimes
-        moment = moment.replace(tzinfo=UTC)
     return round(max((now - moment).total_seconds(), 0.0), 1)
 
 
@@ -306,13 +304,9 @@ def backend_check() -> dict:
     if backend == "local":
         return {"status": OK, "backend": backend, "configured": True}
     if backend == "openai":
-        try:
-            from enrichment.enrichers import openai as openai_backend
-        except ImportError:
-            problems = ["the openai backend is not installed in this version"]
-        else:
-            check = getattr(openai_backend, "configuration_problems", None)
-            problems = list(check()) if check else []
+        from enrichment.enrichers.openai import configuration_problems
+
+        problems = configuration_problems()
     else:
         try:
             import_string(backend)

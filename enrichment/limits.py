@@ -151,11 +151,6 @@ def check_spending(*, pending: int = 0, next_call: int = 0) -> None:
             )
 
 
-def check_daily_budget() -> None:
-    """The spending check before a note's first call."""
-    check_spending()
-
-
 # --- What an endpoint is ------------------------------------------------------------
 
 # Output modes, richest first. "json_schema_full" sends the whole JSON schema (lengths and

@@ -168,6 +168,9 @@ _REQUESTED = re.compile(
 )
 # llama.cpp's answer when parallel requests together overflow the shared KV cache.
 _SHARED_CACHE = "context size has been exceeded"
+# llama.cpp's answer (HTTP 500) when its chat parser cannot read a reply its grammar let
+# through (broken UTF-8, for one): a fault of that one reply, not of the server.
+_UNPARSED_REPLY = "output that does not match the expected"
 
 
 def _context_figures(body: dict, text: str) -> tuple[int | None, int | None]:
@@ -209,12 +212,20 @@ def classify(exc: Exception, *, model: str) -> Exception:
         lowered = detail.lower()
         if status >= 500 and _SHARED_CACHE in lowered:
             return TransientEnrichmentError(
-                f"The server's shared context cache overflowed (HTTP {status}): parallel "
-                "requests together needed more than its context. Lower the parallelism "
-                "(fewer workers, or fewer server slots such as llama-server -np) or raise the "
-                f"server's context size (llama-server -c). {detail}",
+                # The advice comes first: the circuit breaker's reason keeps only the start.
+                "Lower the parallelism (fewer workers, or fewer llama-server -np slots) or "
+                "raise the server's context size (llama-server -c): parallel requests "
+                f"together overflowed its shared context cache (HTTP {status}). {detail}",
                 retry_after=retry_after(exc.response),
                 provider_wide=True,
+            )
+        if status >= 500 and _UNPARSED_REPLY in lowered:
+            return TransientEnrichmentError(
+                f"The server could not parse the model's reply (HTTP {status}); it will be "
+                "asked again. If this keeps happening, start llama-server with --no-jinja so "
+                "that the raw reply comes back and is checked and repaired here, or use a "
+                f"model that follows JSON instructions. {detail}",
+                retry_after=retry_after(exc.response),
             )
         if status in (408, 409, 429) or status >= 500:
             label = "rate limited" if status == 429 else "temporarily unavailable"

@@ -12,8 +12,8 @@ Cheap at scrape time by construction:
 
 Run-history figures are therefore gauges over a sliding window ("in the last hour"),
 not ever-growing counters: counting all history at every scrape would be a full scan of
-a table that only grows, and the worker's forked work horses cannot share in-memory
-counters with the web process.
+a table that only grows, and the workers run in other processes (on other hosts) than
+the web app that answers the scrape, so in-memory counters would not reach it.
 """
 
 import logging
@@ -93,34 +93,26 @@ def _run_families(now) -> list:
         "Tokens used by attempt outcome and direction" + suffix,
         labels=["outcome", "direction"],
     )
-    by_outcome: dict[str, dict] = {}
-    by_kind: dict[str, int] = {}
-    rows = (
-        recent.order_by()
-        .values("outcome", "error_kind")
+    by_outcome = {
+        row["outcome"]: row
+        for row in recent.order_by()
+        .values("outcome")
         .annotate(
             n=Count("pk"),
-            calls=Sum("provider_calls"),
-            tokens_in=Sum("input_tokens"),
-            tokens_out=Sum("output_tokens"),
+            calls=Sum("provider_calls", default=0),
+            tokens_in=Sum("input_tokens", default=0),
+            tokens_out=Sum("output_tokens", default=0),
         )
-    )
-    for row in rows:
-        total = by_outcome.setdefault(row["outcome"], {"n": 0, "calls": 0, "in": 0, "out": 0})
-        total["n"] += row["n"]
-        total["calls"] += row["calls"] or 0
-        total["in"] += row["tokens_in"] or 0
-        total["out"] += row["tokens_out"] or 0
-        if row["error_kind"]:
-            by_kind[row["error_kind"]] = by_kind.get(row["error_kind"], 0) + row["n"]
+    }
     for outcome in RunOutcome.values:
-        total = by_outcome.get(outcome, {"n": 0, "calls": 0, "in": 0, "out": 0})
+        total = by_outcome.get(outcome, {"n": 0, "calls": 0, "tokens_in": 0, "tokens_out": 0})
         runs.add_metric([outcome], total["n"])
         calls.add_metric([outcome], total["calls"])
-        tokens.add_metric([outcome, "input"], total["in"])
-        tokens.add_metric([outcome, "output"], total["out"])
-    for kind, count in sorted(by_kind.items()):
-        failures.add_metric([kind], count)
+        tokens.add_metric([outcome, "input"], total["tokens_in"])
+        tokens.add_metric([outcome, "output"], total["tokens_out"])
+    by_kind = recent.exclude(error_kind="").order_by("error_kind").values("error_kind")
+    for row in by_kind.annotate(n=Count("pk")):
+        failures.add_metric([row["error_kind"]], row["n"])
     retries = GaugeMetricFamily(
         "notesite_enrichment_retries",
         "Attempts that ended in a scheduled retry" + suffix,
@@ -134,9 +126,7 @@ def _run_families(now) -> list:
         for i, bound in enumerate(DURATION_BUCKETS)
     }
     totals = timed.aggregate(n=Count("pk"), total_ms=Sum("duration_ms"), **aggregates)
-    buckets = [
-        (_bucket_label(bound), totals[f"le_{i}"]) for i, bound in enumerate(DURATION_BUCKETS)
-    ]
+    buckets = [(str(float(b)), totals[f"le_{i}"]) for i, b in enumerate(DURATION_BUCKETS)]
     buckets.append(("+Inf", totals["n"]))
     duration = GaugeHistogramMetricFamily(
         "notesite_enrichment_duration_seconds",
@@ -150,10 +140,6 @@ def _run_families(now) -> list:
         value=window,
     )
     return [runs, failures, retries, calls, tokens, duration, window_gauge]
-
-
-def _bucket_label(bound: float) -> str:
-    return str(float(bound))
 
 
 class ApplicationCollector:

@@ -274,12 +274,9 @@ def _reuse_stored_result(attempt: Attempt, enricher) -> bool:
         and data.get("prompt_version") == prompt_version
     ):
         return False
-    stored = transition(
-        attempt.note_id,
+    stored = _leave_processing(
+        attempt,
         S.COMPLETED,
-        source=S.PROCESSING,
-        token=attempt.token,
-        processing_token=None,
         last_error="",
         status_detail="Stored result reused (same content, model and prompt version).",
     )

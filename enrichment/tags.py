@@ -9,7 +9,7 @@ import re
 import unicodedata
 from collections.abc import Iterable
 
-from django.db import connection
+from django.db.models import Count, Func
 
 MAX_TAG_LENGTH = 40
 # Tags offered to an enricher: the person's most used ones, enough to cover what they
@@ -71,12 +71,12 @@ def vocabulary(owner_id: int, limit: int = VOCABULARY_SIZE) -> list[str]:
     asks, and counting all of a person's notes cost 130 ms at 20,000 notes, growing."""
     from notes.models import Note
 
-    table = connection.ops.quote_name(Note._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT tag FROM (SELECT tags FROM {table} WHERE owner_id = %s "  # noqa: S608
-            "ORDER BY created_at DESC LIMIT %s) AS recent, unnest(recent.tags) AS tag "
-            "GROUP BY tag ORDER BY count(*) DESC, tag LIMIT %s",
-            [owner_id, VOCABULARY_NOTES, limit],
-        )
-        return [row[0] for row in cursor.fetchall()]
+    recent = Note.objects.filter(owner_id=owner_id).order_by("-created_at")
+    rows = (
+        Note.objects.filter(pk__in=recent.values("pk")[:VOCABULARY_NOTES])
+        .annotate(tag=Func("tags", function="unnest"))
+        .values("tag")
+        .annotate(uses=Count("pk"))
+        .order_by("-uses", "tag")
+    )
+    return [row["tag"] for row in rows[:limit]]

@@ -15,22 +15,7 @@ from .markdown import first_line
 from .models import Note, Preferences
 from .pagination import LargeTablePaginator
 from .status import ProcessingStatus
-
-
-def status_badge(note: Note, *, swap: bool = False) -> str:
-    """The status badge (colours in static/css/admin.css); ``swap`` marks it for htmx to
-    put in place of the badge with the same id."""
-    status = ProcessingStatus(note.processing_status)
-    # Colours from static/css/admin.css: no inline style, which the Content-Security-Policy
-    # refuses.
-    return format_html(
-        '<span id="note-badge-{}" class="status-badge status-{}"{}>{}</span>',
-        note.pk,
-        status.value,
-        mark_safe(' hx-swap-oob="true"') if swap else "",
-        status.label,
-    )
-
+from .templatetags.notes_ui import status_badge
 
 S = ProcessingStatus
 # Upper bound on the notes one badge request may ask about (a changelist page).

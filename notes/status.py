@@ -45,15 +45,6 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     S.ERROR: frozenset({S.QUEUED}),
 }
 
-# Colours shared by the admin badge and the people's pages.
-STATUS_COLOURS = {
-    S.QUEUED: "#6b7280",
-    S.PROCESSING: "#2563eb",
-    S.COMPLETED: "#15803d",
-    S.FAILED: "#b45309",
-    S.ERROR: "#b91c1c",
-}
-
 
 class InvalidTransition(ValueError):
     """A status change that the table forbids; nothing was changed."""

@@ -12,6 +12,7 @@ The rules kept here:
 Every operation on tags is scoped to one owner.
 """
 
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from django.contrib.postgres.fields import ArrayField
@@ -38,29 +39,23 @@ class EnrichmentContext:
 
 
 _PREFS = "owner__note_preferences__"
+_PREF_FIELDS = (
+    "auto_apply_suggestions",
+    "enrichment_language",
+    "never_send_external",
+    "model_enrichment_disabled",
+)
 
 
 def _choices(row: dict) -> Preferences:
     """The owner's preferences read through the note's join (defaults when none saved)."""
-    defaults = Preferences()
-    values = {
-        name: row[_PREFS + name]
-        for name in (
-            "auto_apply_suggestions",
-            "enrichment_language",
-            "never_send_external",
-            "model_enrichment_disabled",
-        )
-    }
     if row[_PREFS + "user"] is None:  # never chose: the model's defaults
-        return defaults
-    return Preferences(**values)
+        return Preferences()
+    return Preferences(**{name: row[_PREFS + name] for name in _PREF_FIELDS})
 
 
 def _with_choices(queryset, *fields):
-    names = ["user", "auto_apply_suggestions", "enrichment_language"]
-    names += ["never_send_external", "model_enrichment_disabled"]
-    return queryset.values(*fields, *(_PREFS + name for name in names))
+    return queryset.values(*fields, *(_PREFS + name for name in ("user", *_PREF_FIELDS)))
 
 
 def enrichment_context(note_id: int) -> EnrichmentContext:
@@ -100,24 +95,34 @@ def merge_suggestions(note_id: int) -> None:
         Note.objects.filter(pk=note_id).update(**update)
 
 
-def _owned(owner, note_id: int):
-    return Note.objects.select_for_update().filter(owner=owner, pk=note_id)
+TAG_FIELDS = ("tags", "rejected_tags", "suggested_tags")
+
+
+@contextmanager
+def _editing(note: Note):
+    """The note's tag fields as stored, locked for the block, saved after it and copied
+    onto ``note``."""
+    with transaction.atomic():
+        current = (
+            Note.objects.select_for_update()
+            .only(*TAG_FIELDS)
+            .get(owner_id=note.owner_id, pk=note.pk)
+        )
+        yield current
+        current.save(update_fields=TAG_FIELDS)
+    for name in TAG_FIELDS:
+        setattr(note, name, getattr(current, name))
 
 
 def set_tags(note: Note, tags: list[str]) -> None:
     """The person's tags of ``note`` become ``tags`` (normalised). A suggestion the person
     removes counts as rejected, so enrichment does not bring it back."""
     tags = normalise_tags(tags)
-    with transaction.atomic():
-        current = _owned(note.owner, note.pk).only("tags", "rejected_tags", "suggested_tags")
-        current = current.get()
+    with _editing(note) as current:
         removed = [t for t in current.tags if t not in tags]
         current.tags = tags
         current.rejected_tags = [t for t in current.rejected_tags if t not in tags] + removed
         current.suggested_tags = [t for t in current.suggested_tags if t not in tags]
-        current.save(update_fields=["tags", "rejected_tags", "suggested_tags"])
-    note.tags, note.rejected_tags = current.tags, current.rejected_tags
-    note.suggested_tags = current.suggested_tags
 
 
 def add_tag(note: Note, tag: str) -> None:
@@ -131,17 +136,12 @@ def remove_tag(note: Note, tag: str) -> None:
 def review_suggestion(note: Note, tag: str, *, accept: bool) -> None:
     """Accept (the tag becomes the person's) or reject (never suggested again) a suggestion."""
     tag = normalise_tag(tag)
-    with transaction.atomic():
-        current = _owned(note.owner, note.pk).only("tags", "rejected_tags", "suggested_tags")
-        current = current.get()
+    with _editing(note) as current:
         current.suggested_tags = [t for t in current.suggested_tags if t != tag]
         if accept and tag not in current.tags:
             current.tags = [*current.tags, tag]
         if not accept and tag not in current.rejected_tags:
             current.rejected_tags = [*current.rejected_tags, tag]
-        current.save(update_fields=["tags", "rejected_tags", "suggested_tags"])
-    note.tags, note.rejected_tags = current.tags, current.rejected_tags
-    note.suggested_tags = current.suggested_tags
 
 
 class ArrayRemove(Func):

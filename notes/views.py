@@ -18,10 +18,10 @@ from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.db.models.fields.json import KT
 from django.db.models.functions import Substr
-from django.http import Http404, HttpResponseNotAllowed, JsonResponse
+from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
-from django.urls import reverse, reverse_lazy
+from django.urls import reverse_lazy
 from django.views import View
 from django.views.generic import CreateView, FormView, ListView
 
@@ -171,7 +171,7 @@ class NoteCreateView(LoginRequiredMixin, CreateView):
             messages.success(
                 self.request, "Note saved. It is queued for enrichment.", extra_tags="queued"
             )
-        return redirect(note_url(note))
+        return redirect("notes:detail", note.pk)
 
 
 def save_person_fields(note: Note, form) -> None:
@@ -180,10 +180,6 @@ def save_person_fields(note: Note, form) -> None:
     note.skip_enrichment = form.cleaned_data["skip_enrichment"]
     if form.cleaned_data["tags"] != note.tags:
         tagging.set_tags(note, form.cleaned_data["tags"])
-
-
-def note_url(note: Note) -> str:
-    return reverse("notes:detail", args=[note.pk])
 
 
 class NoteDetailView(OwnedNoteMixin, View):
@@ -241,7 +237,7 @@ class NoteEditView(OwnedNoteMixin, FormView):
             )
         else:
             messages.success(self.request, "Note saved.")
-        return redirect(note_url(self.note))
+        return redirect("notes:detail", self.note.pk)
 
 
 class NoteDeleteView(OwnedNoteMixin, View):
@@ -257,9 +253,6 @@ class NoteDeleteView(OwnedNoteMixin, View):
 
 
 class NoteReprocessView(OwnedNoteMixin, View):
-    def get(self, request, pk):
-        return HttpResponseNotAllowed(["POST"])
-
     def post(self, request, pk):
         # "Regenerate" asks the model again even when a stored result for the same
         # content exists; "Try again" (after a failure) may reuse nothing anyway.
@@ -273,7 +266,7 @@ class NoteReprocessView(OwnedNoteMixin, View):
                 messages.success(request, "Queued for enrichment again.", extra_tags="queued")
         else:
             messages.warning(request, "This note is already queued or being processed.")
-        return redirect(note_url(self.note))
+        return redirect("notes:detail", self.note.pk)
 
 
 class NoteStatusView(OwnedNoteMixin, View):
@@ -380,7 +373,7 @@ class NoteTasksView(OwnedNoteMixin, View):
         if not request.htmx:
             if not ticked:
                 messages.warning(request, "The note changed meanwhile; nothing was ticked.")
-            return redirect(note_url(self.note))
+            return redirect("notes:detail", self.note.pk)
         context = content_context(self.note) | detail_context(request, self.note)
         context["stale"] = not ticked
         return render(request, "notes/_tasks_response.html", context)
@@ -403,7 +396,7 @@ class NoteTagsView(OwnedNoteMixin, View):
             tagging.review_suggestion(note, post["reject"][:200], accept=False)
         if request.htmx:
             return render(request, "notes/_tags.html", {"note": note})
-        return redirect(note_url(note))
+        return redirect("notes:detail", note.pk)
 
 
 class TagListView(LoginRequiredMixin, View):

@@ -3,7 +3,7 @@ readable text, and one redaction function, :func:`redact`, that keeps secrets ou
 log line and out of anything stored from a provider.
 
 :func:`logging_config` is the one configuration: ``settings.LOGGING`` and gunicorn's
-``logconfig_dict`` both use it, selected by ``LOG_FORMAT``. Context that the code passes
+``logconfig_dict`` both use it, JSON unless ``DEBUG`` is on. Context that the code passes
 with ``extra=`` (``note_id``, ``job_id``, ``attempt``, ``duration_ms``, ``old_status``,
 ``new_status``...) becomes top-level fields of the JSON line, or ``key=value`` pairs at
 the end of a text line.
@@ -12,7 +12,6 @@ the end of a text line.
 import logging
 import os
 import re
-from datetime import UTC, datetime
 
 from pythonjsonlogger.json import JsonFormatter as BaseJsonFormatter
 
@@ -21,8 +20,6 @@ _RECORD_ATTRS = frozenset(
     logging.LogRecord("", 0, "", 0, "", (), None).__dict__.keys()
     | {"message", "asctime", "taskName"}
 )
-# Context fields listed first, in this order, when present.
-CONTEXT_FIELDS = ("note_id", "job_id", "attempt", "duration_ms", "old_status", "new_status")
 
 REDACTED = "[redacted]"
 
@@ -136,18 +133,9 @@ class GunicornAccessFilter(logging.Filter):
         return True
 
 
-_PLAIN = (str, int, float, bool, list, tuple, dict)
-
-
-def _context(record: logging.LogRecord) -> dict:
-    # Plain values only: Django attaches live objects (the request, runserver's socket)
-    # whose repr is noise, and whose path is in the message already.
-    extra = {
-        k: v for k, v in record.__dict__.items() if k not in _RECORD_ATTRS and isinstance(v, _PLAIN)
-    }
-    ordered = {k: extra.pop(k) for k in CONTEXT_FIELDS if extra.get(k) is not None}
-    ordered.update(extra)
-    return ordered
+# Plain values only: Django attaches live objects (the request, runserver's socket) whose
+# repr is noise, can carry an unredacted query string, and whose path is in the message.
+_PLAIN = (str, int, float, bool, list, tuple, dict, type(None))
 
 
 class JsonFormatter(BaseJsonFormatter):
@@ -163,19 +151,14 @@ class JsonFormatter(BaseJsonFormatter):
                 "exc_info": "exception",
                 "stack_info": "stack",
             },
+            timestamp=True,
             json_ensure_ascii=False,
         )
 
-    def add_fields(self, log_data, record, message_dict):
-        log_data["timestamp"] = datetime.fromtimestamp(record.created, UTC).isoformat(
-            timespec="milliseconds"
-        )
-        super().add_fields(log_data, record, message_dict)
-        for key, value in list(log_data.items()):
-            if value is not None and not isinstance(value, _PLAIN):
-                del log_data[key]  # a live object: its repr is noise
-        ordered = {k: log_data.pop(k) for k in CONTEXT_FIELDS if k in log_data}
-        log_data.update(ordered)
+    def process_log_record(self, log_data):
+        stamp = log_data.pop("timestamp").isoformat(timespec="milliseconds")
+        fields = {k: v for k, v in log_data.items() if isinstance(v, _PLAIN)}
+        return {"timestamp": stamp, **fields}
 
 
 class TextFormatter(logging.Formatter):
@@ -186,7 +169,11 @@ class TextFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         line = super().format(record)
-        context = _context(record)
+        context = {
+            k: v
+            for k, v in record.__dict__.items()
+            if k not in _RECORD_ATTRS and v is not None and isinstance(v, _PLAIN)
+        }
         if not context:
             return line
         pairs = " ".join(f"{key}={value}" for key, value in context.items())

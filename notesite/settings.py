@@ -7,7 +7,7 @@ A malformed value stops start-up with an ImproperlyConfigured error naming the v
 import os
 from datetime import timedelta
 from pathlib import Path
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -218,9 +218,9 @@ RQ = {"COMMIT_MODE": "auto", "WORKER_CLASS": "enrichment.worker.NoteWorker"}
 
 # With REDIS_SENTINELS set, every queue connection asks the Sentinels which server is the
 # current master of REDIS_SENTINEL_MASTER, and follows a failover on reconnect. REDIS_URL
-# is then not used for the queues; REDIS_DB, REDIS_PASSWORD and REDIS_SSL describe the
-# master. Code that needs Redis goes through django_rq (notes.delivery.get_connection),
-# so it follows the same configuration.
+# then describes the master by its other parts: the credentials, the db number and TLS
+# (rediss://); its host and port are the Sentinels' to give. Code that needs Redis goes
+# through django_rq (notes.delivery.get_connection), so it follows the same configuration.
 
 
 def _sentinel_address(item):
@@ -234,13 +234,16 @@ REDIS_SENTINELS = [_sentinel_address(item) for item in env.list("REDIS_SENTINELS
 REDIS_SENTINEL_MASTER = env.str("REDIS_SENTINEL_MASTER", default="mymaster")
 
 if REDIS_SENTINELS:
+    _master = urlsplit(REDIS_URL)
     _master_kwargs = {
         "socket_connect_timeout": REDIS_TIMEOUT,
         "health_check_interval": 30,
     }
-    if env.str("REDIS_PASSWORD", default=""):
-        _master_kwargs["password"] = env.str("REDIS_PASSWORD")
-    if env_bool("REDIS_SSL", False):
+    if _master.username:
+        _master_kwargs["username"] = unquote(_master.username)
+    if _master.password:
+        _master_kwargs["password"] = unquote(_master.password)
+    if _master.scheme == "rediss":
         _master_kwargs["ssl"] = True
     # Sentinels usually have their own password (or none); they are asked with the same
     # timeouts as the master so that a dead Sentinel is skipped quickly.
@@ -256,7 +259,7 @@ if REDIS_SENTINELS:
         name: {
             "SENTINELS": REDIS_SENTINELS,
             "MASTER_NAME": REDIS_SENTINEL_MASTER,
-            "DB": env_int("REDIS_DB", 0, minimum=0),
+            "DB": int(_master.path.strip("/") or 0),
             "SOCKET_TIMEOUT": REDIS_TIMEOUT,
             # Master options go in CONNECTION_KWARGS: django-rq hands them to redis-py as
             # they are (ssl has no key of its own). Its dashboard rebuilds connections
@@ -300,9 +303,12 @@ ENRICHMENT_PERSON_DAILY_TOKENS = env_int("ENRICHMENT_PERSON_DAILY_TOKENS", 0, mi
 # Provider calls one note may make (its parts, merges and repairs); past it the note fails.
 ENRICHMENT_MAX_CALLS_PER_NOTE = env_int("ENRICHMENT_MAX_CALLS_PER_NOTE", 20, minimum=1)
 # Circuit breaker: after this many consecutive transient provider failures (all workers
-# together), calls pause for the cool-down instead of burning every note's retries.
-ENRICHMENT_BREAKER_THRESHOLD = env_int("ENRICHMENT_BREAKER_THRESHOLD", 5, minimum=1)
-ENRICHMENT_BREAKER_COOLDOWN = env_float("ENRICHMENT_BREAKER_COOLDOWN", 60, minimum=0)
+# together), calls pause for the cool-down (seconds) instead of burning every note's
+# retries. Fixed: five failures in a row is an outage for any provider, and a minute is
+# long enough not to hammer it and short enough that notes barely notice; a provider's
+# own Retry-After is honoured on top.
+ENRICHMENT_BREAKER_THRESHOLD = 5
+ENRICHMENT_BREAKER_COOLDOWN = 60
 
 # --- Reliability: reaper, worker liveness, graceful shutdown -----------------
 
@@ -363,7 +369,8 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = Path(env.str("STATIC_ROOT", default="") or BASE_DIR / "staticfiles")
+# Where collectstatic writes and WhiteNoise serves from (/app/staticfiles in the image).
+STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"] if (BASE_DIR / "static").is_dir() else []
 
 # --- Production: HTTPS, cookies, static files -------------------------------
@@ -384,12 +391,13 @@ SECURE_REDIRECT_EXEMPT = [r"^health/", r"^metrics$"]
 # HSTS makes browsers refuse plain HTTP for this many seconds: a modest hour by default,
 # raised to a year once HTTPS is known to work everywhere.
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 3600, minimum=0)
-SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", not DEBUG)
-SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
-if not SECURE_HSTS_PRELOAD:
-    # Preloading is a deliberate, hard-to-undo choice (it needs a year's max-age); the
-    # modest default leaves it off, so `check --deploy` need not ask for it.
-    SILENCED_SYSTEM_CHECKS = ["security.W021"]
+# Subdomains too, whenever HSTS is on: a subdomain served over plain HTTP could set
+# cookies for this site.
+SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0
+# Never asks to be preloaded: once a domain that sends `preload` is submitted to the
+# browsers' list (by anyone), leaving it takes months. `check --deploy` need not ask.
+SECURE_HSTS_PRELOAD = False
+SILENCED_SYSTEM_CHECKS = ["security.W021"]
 # Behind a TLS-terminating proxy the app sees plain HTTP; the proxy says what the client
 # used in X-Forwarded-Proto. Only trust it when the proxy always sets (overwrites) it,
 # otherwise a client could claim HTTPS.
@@ -438,7 +446,7 @@ DEFAULT_EXCEPTION_REPORTER_FILTER = "notesite.reporting.SettingsHidingFilter"
 
 LOG_LEVEL = env_choice("LOG_LEVEL", "info", {"debug", "info", "warning", "error"}).upper()
 # JSON lines for log shippers in production; readable text while developing.
-LOG_FORMAT = env_choice("LOG_FORMAT", "", {"json", "text", ""}) or ("text" if DEBUG else "json")
+LOG_FORMAT = "text" if DEBUG else "json"
 # Optional: also append the same lines to this file (stdout always gets them).
 
 # One configuration for the web server (gunicorn's own lines too), management commands

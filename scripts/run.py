@@ -40,7 +40,6 @@ def main() -> int:
     signal.signal(signal.SIGTERM, _interrupt)
     env = dict(os.environ)
     env.setdefault("DEBUG", "true")
-    env.setdefault("LOG_FORMAT", "text")
     port = env.get("PORT", "8000")
     redis = postgres = None
     if not env.get("DATABASE_URL"):

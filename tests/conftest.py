@@ -32,6 +32,17 @@ def user(db):
 
 
 @pytest.fixture
+def client_of(client):
+    """``client_of(user)``: the test client, logged in as ``user``."""
+
+    def log_in(user):
+        client.force_login(user)
+        return client
+
+    return log_in
+
+
+@pytest.fixture
 def staff_user(db):
     return make_user("admin", staff=True)
 

@@ -1,11 +1,15 @@
 """Test data builders."""
 
 import itertools
+from datetime import timedelta
 
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 
+from enrichment.models import EnrichmentRun
 from notes import services
 from notes.models import Note, content_hash
+from notes.status import ProcessingStatus
 
 _seq = itertools.count(1)
 
@@ -40,3 +44,35 @@ def make_note(
         **fields,
     )
     return note
+
+
+def make_enriched_note(owner, content, enrichment, **fields) -> Note:
+    """A note as the pipeline leaves it: completed, its enrichment current for its content."""
+    return make_note(
+        owner,
+        content,
+        status=ProcessingStatus.COMPLETED,
+        enrichment_data=enrichment,
+        enriched_hash=content_hash(content),
+        **fields,
+    )
+
+
+def make_run(
+    note, outcome, *, ago=0.0, duration_ms=None, error_kind="", tokens=(0, 0), calls=0
+) -> EnrichmentRun:
+    """A finished attempt in the run history, started ``ago`` seconds ago."""
+    started = timezone.now() - timedelta(seconds=ago)
+    return EnrichmentRun.objects.create(
+        note=note,
+        attempt=1,
+        backend="local",
+        started_at=started,
+        finished_at=started + timedelta(milliseconds=duration_ms or 0),
+        duration_ms=duration_ms,
+        outcome=outcome,
+        error_kind=error_kind,
+        input_tokens=tokens[0],
+        output_tokens=tokens[1],
+        provider_calls=calls,
+    )

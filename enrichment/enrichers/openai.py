@@ -46,7 +46,7 @@ from enrichment.errors import (
     PermanentEnrichmentError,
     TransientEnrichmentError,
 )
-from enrichment.schema import Enrichment
+from enrichment.schema import MAX_TAG_CHARS, Enrichment
 from notes.languages import language_name
 
 from . import EnrichmentResult
@@ -55,12 +55,11 @@ logger = logging.getLogger(__name__)
 
 # Bump whenever the instructions or the schema sent to the model change: the version is
 # stored with every result, and a stored result is reused only for the same version.
-PROMPT_VERSION = "2026-12.1"
+PROMPT_VERSION = "2026-12.2"
 
 MAX_TAGS = 8
 # The person's tags offered to the model: the most used first, each shortened.
 MAX_VOCABULARY = 50
-MAX_TAG_CHARS = 40
 MAX_ACTION_ITEMS = 50
 # Room kept for the instructions and the delimiters around the note, in tokens.
 PROMPT_OVERHEAD_TOKENS = 600

@@ -13,13 +13,18 @@ register = template.Library()
 
 
 @register.simple_tag
-def status_badge(status: str):
-    """A status badge: the colour is a cue, the word says it for everyone."""
-    status = ProcessingStatus(status)
+def status_badge(note, *, swap: bool = False):
+    """A note's status badge, on the pages and in the admin alike: the colour (static/css/
+    badges.css, no inline style, which the Content-Security-Policy refuses) is a cue, the
+    word says it for everyone. The id lets a live update find it; ``swap`` marks it for htmx
+    to put in place of the badge with the same id."""
+    status = ProcessingStatus(note.processing_status)
     return format_html(
-        '<span class="badge badge-{}" data-status="{}">{}</span>',
+        '<span id="note-badge-{}" class="badge badge-{}" data-status="{}"{}>{}</span>',
+        note.pk,
         status.value,
         status.value,
+        mark_safe(' hx-swap-oob="true"') if swap else "",
         status.label,
     )
 

@@ -94,7 +94,7 @@ def test_b_a_worker_sigkilled_mid_call_loses_no_note(make_cluster, make_notes, r
         cluster.stop_redis()  # not persistent: every queued job and registry is lost
         time.sleep(1)
         cluster.restart_redis()
-    cluster.start_worker(supervised=True)  # the supervisor's replacement
+    cluster.start_worker()  # the replacement a supervisor starts
 
     notes = cluster.wait_settled(ids)
     calls = cluster.calls_by_hash()
@@ -129,8 +129,7 @@ def test_b2_worker_dies_between_taking_a_job_and_starting_it(make_cluster, make_
 
 def test_c_redis_restarts_empty_under_a_backlog(make_cluster, make_notes):
     cluster = make_cluster(delay=0.1)
-    cluster.start_worker(supervised=True)
-    cluster.start_worker(supervised=True)
+    workers = [cluster.start_worker(), cluster.start_worker()]
     cluster.start_cron()
     ids = make_notes(100)
     wait_until(lambda: completed(ids) >= 10, timeout=30)
@@ -142,6 +141,8 @@ def test_c_redis_restarts_empty_under_a_backlog(make_cluster, make_notes):
     notes = cluster.wait_settled(ids)
     assert_every_note_settled_correctly(notes, cluster.calls_by_hash(), max_calls=1)
     assert all(n.processing_status == S.COMPLETED for n in notes)
+    # Busy workers whose jobs ended while Redis was away stayed up and did the rest.
+    assert all(w.poll() is None for w in workers)
 
 
 def test_d_database_connections_killed_mid_run(make_cluster, make_notes):
@@ -261,9 +262,7 @@ def test_g_content_edited_while_processing_ends_with_the_final_content(make_clus
 
 def test_h_notes_saved_while_redis_is_down_are_delivered_when_it_returns(make_cluster, make_notes):
     cluster = make_cluster(delay=0.02)
-    # RQ's worker may exit while Redis is away; a supervisor restarts it.
-    cluster.start_worker(supervised=True)
-    cluster.start_worker(supervised=True)
+    workers = [cluster.start_worker(), cluster.start_worker()]
     cluster.start_cron()
     cluster.wait_for_workers(2)
     cluster.stop_redis()
@@ -277,21 +276,17 @@ def test_h_notes_saved_while_redis_is_down_are_delivered_when_it_returns(make_cl
     notes = cluster.wait_settled(ids)
     assert_every_note_settled_correctly(notes, cluster.calls_by_hash(), max_calls=1)
     assert all(n.processing_status == S.COMPLETED for n in notes)
+    assert all(w.poll() is None for w in workers)  # idle through the outage, no restart
 
 
-@pytest.mark.xfail(
-    reason="not yet: on the loaded test machine the workers are not listed again within 60 s; "
-    "the unit test of NoteWorker.heartbeat passes, the process-level cause is open",
-    strict=False,
-)
 def test_i_workers_are_listed_again_after_redis_restarts_empty(make_cluster, make_notes):
     # Each call takes longer than WORKER_LIVENESS_TTL: only heartbeats keep the reaper off.
-    cluster = make_cluster(delay=4)
+    cluster = make_cluster(delay=6)
     workers = [cluster.start_worker(), cluster.start_worker()]
     cluster.start_cron()
     cluster.wait_for_workers(2)
-    (busy_note,) = make_notes(1)  # one worker busy in a provider call, the other idle
-    wait_until(lambda: Note.objects.get(pk=busy_note).processing_status == S.PROCESSING)
+    (busy_note,) = make_notes(1)
+    cluster.calling_worker(workers)  # one worker in a provider call, the other idle
 
     cluster.stop_redis()
     time.sleep(0.5)
@@ -304,3 +299,54 @@ def test_i_workers_are_listed_again_after_redis_restarts_empty(make_cluster, mak
     notes = cluster.wait_settled([busy_note])
     assert_every_note_settled_correctly(notes, cluster.calls_by_hash(), max_calls=1)
     assert not abandoned_runs([busy_note]).exists()
+    assert all(w.poll() is None for w in workers)
+
+
+def test_i2_a_worker_whose_job_ends_while_redis_is_down_stays_and_is_listed_again(
+    make_cluster, make_notes
+):
+    cluster = make_cluster(delay=2)
+    workers = [cluster.start_worker(), cluster.start_worker()]
+    cluster.start_cron()
+    cluster.wait_for_workers(2)
+    (note,) = make_notes(1)
+    cluster.calling_worker(workers)
+
+    cluster.stop_redis()
+    # The call ends and its worker finds no Redis to record the job's end.
+    wait_until(lambda: Note.objects.get(pk=note).processing_status != S.PROCESSING, timeout=30)
+    time.sleep(2)
+    assert all(w.poll() is None for w in workers)
+
+    cluster.restart_redis()
+    start = time.monotonic()
+    cluster.wait_for_workers(2, timeout=60)
+    assert time.monotonic() - start < 60
+    # The note is settled by the workers that stayed (the reaper delivers it again if the
+    # outage cut its attempt short), within the usual limit of provider calls.
+    notes = cluster.wait_settled([note])
+    assert_every_note_settled_correctly(notes, cluster.calls_by_hash(), max_calls=2)
+    assert all(w.poll() is None for w in workers)
+
+
+def test_i3_at_the_default_clocks_a_busy_worker_is_listed_again_while_still_busy(
+    make_cluster, make_notes
+):
+    # The worker's clocks at their defaults (a busy worker beats every 30 s), and a
+    # provider call that outlasts the restart by more than one beat.
+    cluster = make_cluster(
+        delay=50, WORKER_LIVENESS_TTL=90, QUEUE_JOB_TIMEOUT=120, ENRICHMENT_TIMEOUT=120
+    )
+    workers = [cluster.start_worker(), cluster.start_worker()]
+    cluster.wait_for_workers(2)
+    (note,) = make_notes(1)
+    cluster.calling_worker(workers)
+
+    cluster.stop_redis()
+    time.sleep(0.5)
+    cluster.restart_redis()
+    start = time.monotonic()
+    cluster.wait_for_workers(2, timeout=60)
+    assert time.monotonic() - start < 60
+    assert Note.objects.get(pk=note).processing_status == S.PROCESSING  # still in its call
+    assert all(w.poll() is None for w in workers)

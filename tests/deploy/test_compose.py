@@ -2,6 +2,7 @@
 
 import importlib.util
 import re
+import runpy
 
 import pytest
 from django.conf import settings
@@ -225,5 +226,5 @@ def test_a_worker_requeues_its_note_before_compose_kills_it():
 
 def test_web_stops_gracefully_before_compose_kills_it():
     grace = int(service("web")["stop_grace_period"].removesuffix("s"))
-    gunicorn_graceful = int(env_example()["GUNICORN_GRACEFUL_TIMEOUT"])
+    gunicorn_graceful = runpy.run_path(str(ROOT / "gunicorn.conf.py"))["graceful_timeout"]
     assert gunicorn_graceful < grace

@@ -42,24 +42,21 @@ def fetch(port, path, **headers):
 
 
 @pytest.fixture(scope="module")
-def static_root(tmp_path_factory):
-    """Static files collected exactly as the Dockerfile's RUN step collects them."""
-    root = tmp_path_factory.mktemp("static")
-    env = clean_env({"STATIC_ROOT": str(root)})
+def static_files():
+    """Static files collected exactly as the Dockerfile's RUN step collects them (into
+    staticfiles/, as in the image)."""
+    env = clean_env({})
     env["PATH"] = f"{os.path.dirname(sys.executable)}:{env['PATH']}"  # `python` = this venv
     subprocess.run(["sh", "-c", collectstatic_step()], cwd=ROOT, env=env, check=True, timeout=120)
-    return root
 
 
 @pytest.fixture
-def gunicorn(static_root):
+def gunicorn(static_files):
     port = free_port()
     env = production_env(
         PORT=port,
-        STATIC_ROOT=static_root,
         DATABASE_URL=database_url(),
         GUNICORN_WORKERS=2,
-        GUNICORN_GRACEFUL_TIMEOUT=5,
         SECURE_SSL_REDIRECT="true",
         SECURE_HSTS_SECONDS=3600,
         BEHIND_TLS_PROXY="true",

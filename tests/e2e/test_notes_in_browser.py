@@ -195,6 +195,16 @@ def test_another_person_gets_a_404_for_my_note(new_page, worker):
     expect(mallory.locator(".note-row")).to_have_count(0)
 
 
+def reload_changelist_until_completed(page):
+    """The changelist is a plain page: reload it until the worker has finished."""
+    for _ in range(60):
+        page.goto("/admin/notes/note/")
+        if page.locator(".badge.badge-completed").count():
+            break
+        page.wait_for_timeout(500)
+    expect(page.locator(".badge.badge-completed")).to_have_count(1)
+
+
 def test_staff_create_a_note_in_the_admin_and_reprocess_it(page, worker):
     make_user("admin", staff=True)
     log_in(page, "admin", path="/admin/login/")
@@ -205,13 +215,7 @@ def test_staff_create_a_note_in_the_admin_and_reprocess_it(page, worker):
 
     note = Note.objects.get()
     page.wait_for_function("true")
-    # The changelist is a plain page: reload it until the worker has finished.
-    for _ in range(60):
-        page.goto("/admin/notes/note/")
-        if page.locator(".status-badge.status-completed").count():
-            break
-        page.wait_for_timeout(500)
-    expect(page.locator(".status-badge.status-completed")).to_have_count(1)
+    reload_changelist_until_completed(page)
 
     page.locator(f'input[name="_selected_action"][value="{note.pk}"]').check()
     page.get_by_label("Action:").select_option(label="Reprocess selected notes")
@@ -219,12 +223,7 @@ def test_staff_create_a_note_in_the_admin_and_reprocess_it(page, worker):
     expect(page.locator(".messagelist")).to_contain_text("1 note(s) queued for reprocessing")
     note.refresh_from_db()
     assert note.processing_status in (S.QUEUED, S.PROCESSING, S.COMPLETED)
-    for _ in range(60):
-        page.goto("/admin/notes/note/")
-        if page.locator(".status-badge.status-completed").count():
-            break
-        page.wait_for_timeout(500)
-    expect(page.locator(".status-badge.status-completed")).to_have_count(1)
+    reload_changelist_until_completed(page)
     assert note.runs.count() == 2
 
 

@@ -7,9 +7,9 @@ import pytest
 from playwright.sync_api import expect
 
 from enrichment.models import EnrichmentRun
-from notes.models import Note, Preferences, content_hash
+from notes.models import Note, Preferences
 from notes.status import ProcessingStatus
-from tests.factories import make_note, make_user
+from tests.factories import make_enriched_note, make_note, make_user
 
 from .conftest import ARTIFACTS, log_in
 
@@ -43,14 +43,7 @@ def shoot(page, name):
 
 def enriched_note(owner, content=TASKS, **fields):
     fields.setdefault("tags", ["garden"])
-    return make_note(
-        owner,
-        content,
-        status=S.COMPLETED,
-        enrichment_data=ENRICHED,
-        enriched_hash=content_hash(content),
-        **fields,
-    )
+    return make_enriched_note(owner, content, ENRICHED, **fields)
 
 
 def same_document(page):

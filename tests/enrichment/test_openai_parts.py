@@ -72,6 +72,30 @@ def test_the_strict_schema_is_generated_from_the_pydantic_model():
     }
 
 
+def test_the_full_schema_bounds_every_string_and_list_as_validation_does():
+    schema = backend.full_json_schema()
+
+    def unbounded(spec, path):
+        if spec["type"] == "string" and "maxLength" not in spec:
+            yield path
+        if spec["type"] == "array":
+            if "maxItems" not in spec:
+                yield path
+            yield from unbounded(spec["items"], path + "[]")
+
+    assert [p for n, s in schema["properties"].items() for p in unbounded(s, n)] == []
+    tag = schema["properties"]["tags"]["items"]["maxLength"]
+    item = schema["properties"]["action_items"]["items"]["maxLength"]
+    valid = {"title": "t", "summary": "s", "tags": [], "action_items": [], "language": "en"}
+    # What the bounds allow validates; longer tags and items are trimmed, not rejected.
+    kept = Enrichment.model_validate({**valid, "tags": ["x" * tag], "action_items": ["y" * item]})
+    assert (len(kept.tags[0]), len(kept.action_items[0])) == (tag, item)
+    cut = Enrichment.model_validate(
+        {**valid, "tags": ["x" * (tag + 9)], "action_items": ["y" * (item + 9)]}
+    )
+    assert (len(cut.tags[0]), len(cut.action_items[0])) == (tag, item)
+
+
 # --- Splitting and counting ----------------------------------------------------------
 
 
@@ -166,6 +190,14 @@ def test_client_errors_are_permanent(status):
     error = llm_client.classify(status_error(status), model="m")
     assert isinstance(error, PermanentEnrichmentError)
     assert not isinstance(error, llm_client.ResponseFormatRejected)
+
+
+def test_a_reply_llama_cpp_cannot_parse_is_retried_without_blaming_the_server():
+    message = "The model produced output that does not match the expected peg-native format"
+    error = llm_client.classify(status_error(500, message), model="m")
+    assert isinstance(error, TransientEnrichmentError)
+    assert not error.provider_wide
+    assert "--no-jinja" in str(error)
 
 
 def test_a_400_about_response_format_asks_for_a_simpler_mode():

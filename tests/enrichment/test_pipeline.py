@@ -13,19 +13,10 @@ from enrichment.schema import Enrichment
 from notes.models import Note
 from notes.status import ProcessingStatus
 from tests.factories import make_note
+from tests.support.enrichers import use_enricher
 
 S = ProcessingStatus
 pytestmark = pytest.mark.django_db
-
-
-def use_enricher(monkeypatch, enrich):
-    class Stub:
-        name = "stub"
-
-        def enrich(self, content, **context):
-            return enrich(content)
-
-    monkeypatch.setattr(pipeline, "get_enricher", lambda: Stub())
 
 
 def queued_note(user, content="Plan the launch. Write the announcement today.", **fields):

@@ -13,18 +13,9 @@ from enrichment.enrichers.local import LocalEnricher
 from enrichment.models import EnrichmentRun, RunOutcome
 from notes.status import ProcessingStatus
 from tests.factories import make_note
+from tests.support.enrichers import use_enricher
 
 S = ProcessingStatus
-
-
-def use_enricher(monkeypatch, enrich):
-    class Stub:
-        name = "stub"
-
-        def enrich(self, content, **context):
-            return enrich(content)
-
-    monkeypatch.setattr(pipeline, "get_enricher", lambda: Stub())
 
 
 def queued_note(user):

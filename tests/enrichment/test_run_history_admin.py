@@ -1,6 +1,6 @@
 """Run history and token totals in the admin, and the "Reprocess, ignoring cache" action."""
 
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 import pytest
 from django.urls import reverse
@@ -81,6 +81,20 @@ def test_the_run_list_shows_tokens_per_day(client, staff_user):
     earlier = (timezone.now() - timedelta(days=2)).date().isoformat()
     assert f"<td>{today}</td><td>2</td><td>2</td><td>150</td><td>25</td><td>175</td>" in page
     assert f"<td>{earlier}</td><td>1</td><td>1</td><td>7</td><td>3</td><td>10</td>" in page
+
+
+def test_tokens_per_day_are_utc_days_whatever_the_sites_time_zone(client, staff_user, settings):
+    settings.TIME_ZONE = "Pacific/Kiritimati"  # UTC+14: noon UTC is the next day there
+    note = make_note(staff_user, status=S.COMPLETED)
+    noon = (timezone.now() - timedelta(days=3)).replace(hour=12, minute=0, tzinfo=UTC)
+    EnrichmentRun.objects.create(
+        note=note, attempt=1, backend="local", started_at=noon, input_tokens=4, output_tokens=2
+    )
+    client.force_login(staff_user)
+
+    page = client.get(reverse("admin:enrichment_enrichmentrun_changelist")).content.decode()
+
+    assert f"<td>{noon.date().isoformat()}</td><td>1</td>" in page
 
 
 def test_people_without_staff_rights_cannot_see_run_history(client, user):

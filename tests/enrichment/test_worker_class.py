@@ -4,10 +4,14 @@ forgets it."""
 import inspect
 
 import pytest
+import redis
 from django_rq.workers import get_worker
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 from rq import Worker
 from rq.worker import SimpleWorker
 
+from devservices.redis import free_port
 from enrichment.worker import NoteWorker
 
 pytestmark = pytest.mark.integration
@@ -61,3 +65,19 @@ def test_a_heartbeat_lists_the_worker_again_after_redis_forgot_it(settings, redi
     assert listed.name == worker.name
     assert listed.queue_names() == [settings.ENRICHMENT_QUEUE, settings.ENRICHMENT_BULK_QUEUE]
     assert Worker.count(queue=worker.queues[0]) == 1
+
+
+def test_a_redis_outage_in_its_loop_is_logged_instead_of_ending_the_worker(
+    settings, redis_conn, caplog
+):
+    worker = get_worker(settings.ENRICHMENT_QUEUE)
+    worker.register_birth()
+    # Redis gone: nothing listens on this port, and the client gives up at once.
+    worker.connection = redis.Redis(port=free_port(), retry=Retry(NoBackoff(), 0))
+
+    worker.heartbeat()
+    worker.set_state("idle")
+    worker.check_for_suspension(burst=False)
+
+    outages = [r for r in caplog.records if "Redis unreachable" in r.getMessage()]
+    assert len(outages) == 3

@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx2
 import pytest
 
-from tests.llama.tiny_model import write_model
+from tests.llama.tiny_model import NON_UTF8_TOKENS, QUOTE_TOKEN, write_model
 
 ROOT = Path(__file__).resolve().parents[2]
 BUILD_SCRIPT = ROOT / "scripts" / "build_llama_server.sh"
@@ -36,13 +36,17 @@ def _cached_binary() -> Path:
 def llama_binary() -> Path:
     explicit = os.environ.get("LLAMA_SERVER")
     if explicit:
+        assert os.access(explicit, os.X_OK), f"LLAMA_SERVER={explicit} is not an executable"
         return Path(explicit)
     binary = _cached_binary()
     if binary.exists():
         return binary
     missing = [tool for tool in ("cmake", "c++", "cc") if shutil.which(tool) is None]
     if missing:
-        pytest.skip(f"llama-server cannot be built here: {', '.join(missing)} missing")
+        pytest.skip(
+            f"no llama-server at {binary} and it cannot be built here "
+            f"({', '.join(missing)} missing; see `make llama-server`)"
+        )
     result = subprocess.run(
         ["bash", str(BUILD_SCRIPT)], cwd=ROOT, capture_output=True, text=True, timeout=3600
     )
@@ -64,7 +68,9 @@ def _free_port() -> int:
 class LlamaServer:
     """One ``llama-server`` process on loopback; ``base_url`` is its OpenAI API."""
 
-    def __init__(self, binary: Path, model: Path, log: Path, *, context=8192, slots=4):
+    def __init__(
+        self, binary: Path, model: Path, log: Path, *, context=8192, slots=4, unified=False
+    ):
         self.port = _free_port()
         self.log = log
         self.command = [
@@ -78,7 +84,18 @@ class LlamaServer:
             "--api-key", API_KEY,
             "--threads", "1",
             "--jinja",
+            # Random weights never choose to end a string: unbiased, every string the
+            # grammar allows runs to its maxLength (about two bytes a character, far past
+            # any reply budget). A bias towards the quote stands in for a model that knows
+            # when it is done; the grammar still decides where a quote may go.
+            "--logit-bias", f"{QUOTE_TOKEN}+6",
+            # Nor does it avoid bytes that are never UTF-8, which llama.cpp's grammar lets
+            # through and its chat parser then refuses (500); real text has none.
+            *(arg for token in NON_UTF8_TOKENS for arg in ("--logit-bias", f"{token}-100")),
         ]  # fmt: skip
+        if unified:
+            # The slots share one cache of ``context`` tokens instead of a part each.
+            self.command.append("--kv-unified")
         self.process = None
 
     @property
@@ -121,9 +138,10 @@ class LlamaServer:
 
 @pytest.fixture(scope="session")
 def llama_server(llama_binary, tiny_model, tmp_path_factory):
-    """The shared server: 8192 tokens of context, 4 slots, an API key."""
+    """The shared server: 4 slots of 8192 tokens each (llama-server divides -c between
+    its slots), an API key."""
     log = tmp_path_factory.mktemp("llama") / "server.log"
-    server = LlamaServer(llama_binary, tiny_model, log).start()
+    server = LlamaServer(llama_binary, tiny_model, log, context=4 * 8192).start()
     yield server
     server.stop()
 

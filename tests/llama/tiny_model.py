@@ -23,6 +23,10 @@ LAYERS = 2
 HEADS = 4
 FEED_FORWARD = 128
 TRAINED_CONTEXT = 32768
+# Byte tokens come first, in byte order: a byte's token id is its value.
+QUOTE_TOKEN = ord('"')
+# Bytes that never occur in UTF-8 text.
+NON_UTF8_TOKENS = (0xC0, 0xC1, *range(0xF5, 0x100))
 
 
 def _byte_tokens() -> list[str]:

@@ -137,7 +137,6 @@ def test_debug_defaults_to_text_and_django_logs_once(tmp_path):
         "logging.getLogger('django.request').error('from django')",
         tmp_path,
         DEBUG="true",
-        LOG_FORMAT="",
     )
     lines = (result.stdout + result.stderr).strip().splitlines()
     assert lines[-2].endswith("WARNING notesite.check plain text please")
@@ -150,7 +149,7 @@ def test_debug_defaults_to_text_and_django_logs_once(tmp_path):
 def test_the_worker_logs_json_lines_with_every_status_change_once(redis_conn):
     note = services.create_note(owner=make_user(), content="Log my journey, please.")
 
-    result = run_burst_worker(LOG_FORMAT="json", LOG_LEVEL="info")
+    result = run_burst_worker(LOG_LEVEL="info")  # DEBUG is off: JSON
 
     assert result.returncode == 0, result.stderr
     lines = [line for line in (result.stdout + result.stderr).splitlines() if line.strip()]

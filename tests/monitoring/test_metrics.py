@@ -10,7 +10,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from enrichment.models import EnrichmentRun, RunOutcome
 from notes import services
 from notes.status import ProcessingStatus
-from tests.factories import make_note, make_user
+from tests.factories import make_note, make_run, make_user
 
 S = ProcessingStatus
 pytestmark = pytest.mark.django_db
@@ -41,23 +41,6 @@ def samples(text: str) -> dict:
 
 def value(parsed, metric, **labels):
     return parsed[(metric, frozenset(labels.items()))]
-
-
-def run(note, outcome, *, duration_ms=None, error_kind="", ago=60, tokens=(0, 0), calls=0):
-    started = timezone.now() - timedelta(seconds=ago)
-    return EnrichmentRun.objects.create(
-        note=note,
-        attempt=1,
-        backend="local",
-        started_at=started,
-        finished_at=started + timedelta(milliseconds=duration_ms or 0),
-        duration_ms=duration_ms,
-        outcome=outcome,
-        error_kind=error_kind,
-        input_tokens=tokens[0],
-        output_tokens=tokens[1],
-        provider_calls=calls,
-    )
 
 
 def test_anonymous_and_plain_users_are_refused(client, user, settings):
@@ -105,13 +88,13 @@ def test_notes_by_status_and_stuck(scrape, redis_conn):
 def test_run_history_in_the_window(scrape, redis_conn, settings):
     settings.METRICS_WINDOW = 3600
     note = make_note()
-    run(note, RunOutcome.COMPLETED, duration_ms=80, tokens=(100, 20), calls=1)
-    run(note, RunOutcome.COMPLETED, duration_ms=2000, tokens=(300, 40), calls=1)
-    run(note, RunOutcome.RETRY, duration_ms=400, error_kind="transient", calls=1)
-    run(note, RunOutcome.FAILED, duration_ms=700, error_kind="permanent", calls=2)
-    run(note, RunOutcome.ERROR, duration_ms=50, error_kind="unexpected")
+    make_run(note, RunOutcome.COMPLETED, duration_ms=80, tokens=(100, 20), calls=1)
+    make_run(note, RunOutcome.COMPLETED, duration_ms=2000, tokens=(300, 40), calls=1)
+    make_run(note, RunOutcome.RETRY, duration_ms=400, error_kind="transient", calls=1)
+    make_run(note, RunOutcome.FAILED, duration_ms=700, error_kind="permanent", calls=2)
+    make_run(note, RunOutcome.ERROR, duration_ms=50, error_kind="unexpected")
     # Outside the window: not counted anywhere.
-    run(note, RunOutcome.FAILED, duration_ms=10, error_kind="permanent", ago=7200, calls=5)
+    make_run(note, RunOutcome.FAILED, duration_ms=10, error_kind="permanent", ago=7200, calls=5)
 
     parsed = scrape()
 

@@ -6,29 +6,14 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from enrichment.models import EnrichmentRun, RunOutcome
+from enrichment.models import RunOutcome
 from notes.models import Note
 from notes.status import ProcessingStatus
-from tests.factories import make_note, make_user
+from tests.factories import make_note, make_run, make_user
 
 S = ProcessingStatus
 pytestmark = pytest.mark.django_db
 URL = "/admin/enrichment/overview/"
-
-
-def run(note, outcome, *, duration_ms, hours_ago=0.0, tokens=(0, 0)):
-    started = timezone.now() - timedelta(hours=hours_ago)
-    return EnrichmentRun.objects.create(
-        note=note,
-        attempt=1,
-        backend="local",
-        started_at=started,
-        finished_at=started,
-        duration_ms=duration_ms,
-        outcome=outcome,
-        input_tokens=tokens[0],
-        output_tokens=tokens[1],
-    )
 
 
 def test_only_staff_can_open_it(client, user):
@@ -61,9 +46,9 @@ def test_it_shows_the_pipeline_figures(admin_client, redis_conn, registered_work
     make_note(owner, status=S.QUEUED)
     # 20 completed runs of 100..2000 ms: average 1050, p95 the 19th value = 1900.
     for i in range(1, 21):
-        run(failed, RunOutcome.COMPLETED, duration_ms=i * 100, tokens=(10, 5))
-    run(failed, RunOutcome.FAILED, duration_ms=5, hours_ago=2)
-    run(failed, RunOutcome.ERROR, duration_ms=5, hours_ago=2)
+        make_run(failed, RunOutcome.COMPLETED, duration_ms=i * 100, tokens=(10, 5))
+    make_run(failed, RunOutcome.FAILED, duration_ms=5, ago=2 * 3600)
+    make_run(failed, RunOutcome.ERROR, duration_ms=5, ago=2 * 3600)
 
     response = admin_client.get(URL)
 
@@ -150,7 +135,7 @@ def test_the_rq_dashboard_is_in_the_admin_for_staff_only(client, user, admin_cli
 def test_the_chart_counts_runs_in_any_time_zone(admin_client, settings, zone):
     settings.TIME_ZONE = zone
     note = make_note(status=S.COMPLETED)
-    run(note, RunOutcome.COMPLETED, duration_ms=10, hours_ago=5)
-    run(note, RunOutcome.FAILED, duration_ms=10, hours_ago=1)
+    make_run(note, RunOutcome.COMPLETED, duration_ms=10, ago=5 * 3600)
+    make_run(note, RunOutcome.FAILED, duration_ms=10, ago=1 * 3600)
     chart = admin_client.get(URL).context["chart"]
     assert (chart["total_completed"], chart["total_failed"]) == (1, 1)

@@ -55,6 +55,14 @@ def test_badges_update_live_and_stop_when_every_note_is_final(staff):
     assert "Completed" in answer and "hx-trigger" not in answer
 
 
+def test_the_admin_and_the_pages_show_the_same_badge(staff, staff_user):
+    note = make_note(staff_user, status=S.FAILED)
+    badge = f'<span id="note-badge-{note.pk}" class="badge badge-failed" data-status="failed">'
+    assert badge in staff.get("/admin/notes/note/").content.decode()
+    assert badge in staff.get(f"/notes/{note.pk}/").content.decode()
+    assert 'href="/static/css/badges.css"' in staff.get("/admin/notes/note/").content.decode()
+
+
 def test_the_changelist_shows_tags_and_status_detail_without_inline_styles(staff):
     make_note(tags=["garden", "tomato"], status=S.QUEUED, status_detail="retry 2 of 4 at 14:05")
     html = staff.get("/admin/notes/note/").content.decode()

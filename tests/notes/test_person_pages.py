@@ -2,9 +2,9 @@
 
 import pytest
 
-from notes.models import Note, Preferences, content_hash
+from notes.models import Note, Preferences
 from notes.status import ProcessingStatus
-from tests.factories import make_note, make_user
+from tests.factories import make_enriched_note, make_note, make_user
 
 S = ProcessingStatus
 pytestmark = pytest.mark.django_db
@@ -20,25 +20,8 @@ ENRICHED = {
 }
 
 
-@pytest.fixture
-def client_of(client):
-    def log_in(user):
-        client.force_login(user)
-        return client
-
-    return log_in
-
-
 def completed(owner, content=TASKS, **fields):
-    return make_note(
-        owner,
-        content,
-        status=S.COMPLETED,
-        enrichment_data=ENRICHED,
-        enriched_hash=content_hash(content),
-        tags=["launch"],
-        **fields,
-    )
+    return make_enriched_note(owner, content, ENRICHED, tags=["launch"], **fields)
 
 
 def test_the_detail_page_renders_markdown_and_inline_markdown(client_of, user):

@@ -10,9 +10,10 @@ from django.test.utils import CaptureQueriesContext
 from rq import Queue
 
 from enrichment.models import EnrichmentRun
+from enrichment.tags import normalise_tags
 from notes.models import Note
 from notes.status import ProcessingStatus
-from tests.factories import make_note, make_user
+from tests.factories import make_enriched_note, make_note, make_user
 
 S = ProcessingStatus
 pytestmark = pytest.mark.django_db
@@ -31,38 +32,10 @@ ENRICHED = {
 }
 
 
-@pytest.fixture
-def client_of(client):
-    def log_in(user):
-        client.force_login(user)
-        return client
-
-    return log_in
-
-
 def completed_note(owner, content="Plan the launch. Write the announcement.", **data):
     enrichment = {**ENRICHED, **data}
     # As the pipeline leaves it with automatic suggestions: the tags became the person's.
-    return make_note(
-        owner,
-        content,
-        status=S.COMPLETED,
-        enrichment_data=enrichment,
-        tags=normalise_tags(enrichment["tags"]),
-        **_current(content),
-    )
-
-
-def normalise_tags(tags):
-    from enrichment.tags import normalise_tags
-
-    return normalise_tags(tags)
-
-
-def _current(content):
-    from notes.models import content_hash
-
-    return {"enriched_hash": content_hash(content)}
+    return make_enriched_note(owner, content, enrichment, tags=normalise_tags(enrichment["tags"]))
 
 
 # --- Accounts -----------------------------------------------------------------------

@@ -63,8 +63,6 @@ class Cluster:
                 "OPENAI_API_KEY": "sk-chaos-test-key",
                 "OPENAI_MODEL": "stub-model",
                 "ENRICHMENT_TIMEOUT": 10,
-                # Injected failures may open the breaker; keep its pause short.
-                "ENRICHMENT_BREAKER_COOLDOWN": 1,
                 **netguard.subprocess_env(),
             }
         else:
@@ -82,8 +80,6 @@ class Cluster:
             **{k: str(v) for k, v in env.items()},
         }
         self.workers: list[subprocess.Popen] = []
-        # Workers restarted when they exit, with their flags, as a process supervisor does.
-        self.supervised: dict[int, tuple] = {}
         self.cron: subprocess.Popen | None = None
         self.crons_started = 0
 
@@ -94,12 +90,10 @@ class Cluster:
             # The child keeps its own copy of the file descriptor.
             return subprocess.Popen(command, cwd=ROOT, env=self.env, stdout=log, stderr=log)
 
-    def start_worker(self, *flags, supervised: bool = False) -> subprocess.Popen:
+    def start_worker(self, *flags) -> subprocess.Popen:
         command = worker_command("--with-scheduler", *flags)
         worker = self._spawn(command, f"worker{len(self.workers)}")
         self.workers.append(worker)
-        if supervised:
-            self.supervised[worker.pid] = flags
         return worker
 
     def wait_for_workers(self, count: int, timeout: float = 60) -> None:
@@ -116,16 +110,11 @@ class Cluster:
         self._cron_started = time.monotonic()
 
     def supervise(self) -> None:
-        """Restart the cron scheduler if it exited (it does when Redis is unreachable), and
-        supervised workers that exited (RQ's worker quits when Redis fails it mid-job), as
-        a process supervisor would."""
+        """Restart the cron scheduler if it exited (it does when Redis is unreachable), as
+        a process supervisor would. Workers are not restarted: they outlive an outage."""
         if self.cron is not None and self.cron.poll() is not None:
             if time.monotonic() - self._cron_started > 2:  # a supervisor's restart delay
                 self.start_cron()
-        for worker in list(self.workers):
-            if worker.pid in self.supervised and worker.poll() is not None:
-                flags = self.supervised.pop(worker.pid)
-                self.start_worker(*flags, supervised=True)
 
     def horses_of(self, worker: subprocess.Popen) -> list[psutil.Process]:
         """The children of the worker that lead their own process group: its work horse
@@ -141,18 +130,28 @@ class Cluster:
 
     def calling_process(self, worker: subprocess.Popen, timeout: float = 10) -> psutil.Process:
         """The process making the worker's provider call, once it is waiting for the
-        provider (a note is claimed): the worker itself, which runs its jobs in process,
-        or a work horse of a forking worker class."""
+        provider (a note is claimed)."""
+        return self.calling_worker([worker], timeout)[1]
+
+    def calling_worker(
+        self, workers: list[subprocess.Popen], timeout: float = 10
+    ) -> tuple[subprocess.Popen, psutil.Process]:
+        """Whichever of ``workers`` is waiting for the provider, and the process making
+        the call: the worker itself, which runs its jobs in process, or a work horse of a
+        forking worker class."""
 
         def find():
-            try:
-                candidates = [psutil.Process(worker.pid), *self.horses_of(worker)]
-            except psutil.NoSuchProcess:
-                return None
-            calling = [p for p in candidates if self._waits_for_provider(p)]
-            return calling[0] if calling else None
+            for worker in workers:
+                try:
+                    candidates = [psutil.Process(worker.pid), *self.horses_of(worker)]
+                except psutil.NoSuchProcess:
+                    continue
+                calling = [p for p in candidates if self._waits_for_provider(p)]
+                if calling:
+                    return worker, calling[0]
+            return None
 
-        return wait_until(find, timeout=timeout, interval=0.01, message="for a calling horse")
+        return wait_until(find, timeout=timeout, interval=0.01, message="for a provider call")
 
     def _waits_for_provider(self, process: psutil.Process) -> bool:
         """Whether ``process`` is inside a provider call, and will be for a while yet: the

@@ -1,7 +1,8 @@
 """Enrichers for tests, selected in worker processes with ENRICHMENT_BACKEND=<dotted path>.
 
 Each one counts its calls in Redis (key ``test:enricher-calls``) so that a test can
-assert how many times a worker really called the backend.
+assert how many times a worker really called the backend. :func:`use_enricher` puts a
+function in the pipeline's place, in this process.
 """
 
 import os
@@ -12,11 +13,24 @@ import django_rq
 import redis
 from django.conf import settings
 
+from enrichment import pipeline
 from enrichment.enrichers.local import LocalEnricher
 from enrichment.errors import PermanentEnrichmentError, TransientEnrichmentError
 from notes.models import content_hash
 
 CALLS_KEY = "test:enricher-calls"
+
+
+def use_enricher(monkeypatch, enrich):
+    """The pipeline enriches with ``enrich(content)`` for the rest of the test."""
+
+    class Stub:
+        name = "stub"
+
+        def enrich(self, content, **context):
+            return enrich(content)
+
+    monkeypatch.setattr(pipeline, "get_enricher", lambda: Stub())
 
 
 def _count():
