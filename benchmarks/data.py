@@ -201,10 +201,17 @@ def enqueue_noop_jobs(count: int, func: str = "benchmarks.jobs.noop") -> list[st
 
 
 def mark_all(status: str) -> int:
-    """Put every note in ``status`` with no job (one UPDATE): resets between rows."""
-    return Note.objects.update(
+    """Put every note in ``status`` with no job (one UPDATE): resets between rows.
+
+    Then fresh statistics: no real use flips every note's status at once, and the
+    planner would otherwise plan the next row's queries for the table as it was (by then
+    autovacuum would have analyzed it)."""
+    count = Note.objects.update(
         processing_status=status, job_id="", processing_token=None, retry_at=None
     )
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE notes_note")
+    return count
 
 
 def count_by_status() -> dict[str, int]:

@@ -29,6 +29,7 @@ from django.db.backends.utils import CursorWrapper
 from django.test import Client
 from django.test.utils import CaptureQueriesContext, override_settings
 from django.urls import Resolver404, resolve, reverse
+from rq import SimpleWorker
 
 from enrichment import pipeline
 from notes import services
@@ -257,7 +258,7 @@ def memory_rows(count: int, idle, busy, top: int) -> list[Row]:
         ),
         Row(
             "memory",
-            f"{count} workers in model calls (work horses included), total PSS",
+            f"{count} workers in model calls (every process of the pool), total PSS",
             f"{busy_total:.0f} MB = {busy_total / count:.1f} MB per concurrent call "
             f"({len(busy or [])} processes)",
             figures={"total_mb": busy_total, "processes": len(busy or [])},
@@ -484,7 +485,13 @@ def bulk(cfg: Config, owner) -> list[Row]:
             Row(
                 "bulk",
                 f"reprocess {total} notes: {label}",
-                f"returns in {result['seconds']:.1f} s, peak RSS {result['peak_rss_mb']:.0f} MB, "
+                f"returns in {result['seconds']:.1f} s"
+                + (
+                    f" (every note queued by its job after {result['all_queued_s']:.1f} s)"
+                    if step_name == "bulk-admin"
+                    else ""
+                )
+                + f", peak RSS {result['peak_rss_mb']:.0f} MB, "
                 f"{result['queued']} notes QUEUED, {result['in_redis']} jobs in Redis",
                 f"< {limit:.0f} s, < 300 MB, all queued",
                 ok,
@@ -602,6 +609,7 @@ def run_step(step_name: str) -> dict:
 def step(name: str) -> dict:
     """Body of a measured step (runs in its own process, see :func:`run_step`)."""
     start = time.perf_counter()
+    returned = None
     if name == "bulk-admin":
         client = Client()
         client.force_login(get_user_model().objects.get(username=data.BENCH_USER))
@@ -616,6 +624,12 @@ def step(name: str) -> dict:
         )
         if response.status_code != 302:
             raise RuntimeError(f"the admin action answered HTTP {response.status_code}")
+        returned = time.perf_counter() - start
+        # A large selection is handed to a job on the maintenance queue: run it here, as
+        # a worker would, so that the row shows when every note was queued and the job's
+        # memory too.
+        maintenance = django_rq.get_queue(settings.ENRICHMENT_MAINTENANCE_QUEUE)
+        SimpleWorker([maintenance], connection=maintenance.connection).work(burst=True)
     elif name == "bulk-command":
         with open(os.devnull, "w") as devnull:
             call_command("reprocess_notes", "--all", "--no-progress", stdout=devnull)
@@ -623,7 +637,8 @@ def step(name: str) -> dict:
         raise ValueError(name)
     seconds = time.perf_counter() - start
     return {
-        "seconds": seconds,
+        "seconds": returned if name == "bulk-admin" else seconds,
+        "all_queued_s": seconds,
         "queued": Note.objects.filter(processing_status=S.QUEUED).count(),
         "in_redis": sum(q.count for q in _queues()),
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,

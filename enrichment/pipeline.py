@@ -371,7 +371,7 @@ def run(note_id: int, job_id: str | None = None) -> str:
         _end_attempt(attempt, S.FAILED, _reason(exc), RunOutcome.FAILED, exc)
         return "failed"
     except ShutDownImminentException:
-        # Raised by HerokuWorker's grace-period alarm after SIGTERM (enrichment.worker).
+        # Raised by the worker's grace-period alarm after SIGTERM (enrichment.worker).
         logger.warning("Note %s: worker shutting down, queued again", note_id, extra=log_extra)
         return _interrupted(attempt)
     except JobTimeoutException:

@@ -1,15 +1,25 @@
-"""The RQ worker class: RQ's ``HerokuWorker`` with a few public overrides.
+"""The RQ worker class: RQ's ``SimpleWorker`` with a grace period on SIGTERM, heartbeats
+while a job runs, re-registration, and a worker that outlives a Redis outage.
 
-``HerokuWorker`` forks a work horse per job, like RQ's ``Worker``, and on SIGTERM lets the
-running job go on for ``imminent_shutdown_delay`` seconds before raising
-:class:`rq.exceptions.ShutDownImminentException` inside it; the pipeline then puts the
-note back to QUEUED. A deploy therefore never leaves a note PROCESSING.
+``SimpleWorker`` runs each job in the worker process itself. Forking a work horse per job
+(RQ's ``Worker`` and ``HerokuWorker``) costs a Django-sized process a fork, the pages it
+then copies, and a new database connection with its server-side start-up, for every
+note: 60 ms of CPU per job for RQ alone and 140 ms per note in all on this project's
+benchmark, which capped a 2-core host at a fraction of its model calls
+(docs/performance.md). In process, a job reuses the worker's database connection
+(``CONN_MAX_AGE``), its imports and its clients.
 
 What :class:`NoteWorker` adds, through public methods only:
 
-* heartbeats every third of ``WORKER_LIVENESS_TTL``, and started-registry entries that
-  expire after ``WORKER_LIVENESS_TTL`` without one: the reaper treats a job whose entry
-  expired as lost, so a killed worker's note is queued again within that time;
+* on SIGTERM during a job, the job goes on for ``ENRICHMENT_SHUTDOWN_GRACE`` seconds and
+  then :class:`rq.exceptions.ShutDownImminentException` is raised inside it, as
+  ``HerokuWorker`` does in its horse; the pipeline then puts the note back to QUEUED. A
+  deploy therefore never leaves a note PROCESSING. A second signal stops at once (RQ's
+  cold shutdown); the reaper queues that note again;
+* heartbeats every third of ``WORKER_LIVENESS_TTL`` while a job runs, from a thread (the
+  job holds the main one), and started-registry entries that expire after
+  ``WORKER_LIVENESS_TTL`` without one: the reaper treats a job whose entry expired as
+  lost, so a killed worker's note is queued again within that time;
 * a heartbeat that survives a Redis restart: it puts the running job back in its
   started registry (RQ only refreshes an entry that exists, and the reaper would take
   the job for lost);
@@ -28,24 +38,26 @@ What :class:`NoteWorker` adds, through public methods only:
   whose job Redis forgot, so nothing RQ could not record is lost.
 """
 
+import signal
+import threading
 from contextlib import contextmanager
 
 from django.conf import settings
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from rq import worker_registration
-from rq.worker import HerokuWorker
+from rq.exceptions import ShutDownImminentException
+from rq.worker import SimpleWorker, WorkerStatus
 
-# Imported in the worker, before any fork, so that each work horse inherits the job, the
-# pipeline and the enrichers instead of importing them again.
+# Imported in the worker before `rqworker-pool` forks its workers, so that they share the
+# job, the pipeline and the enrichers instead of importing them each.
 from enrichment import jobs  # noqa: F401
 from enrichment.enrichers import local
 
-# Every job runs in a horse forked from the worker: the offline enricher's models (language
-# identification, the Chinese dictionary), loaded once here, are shared by every horse
-# instead of costing each note about a second to load again. Loaded when this module is
-# imported, not per worker: `rqworker-pool` imports it in its parent before forking its
-# workers, so 32 workers share one copy (loaded per worker, they took 5.4 GB of PSS).
+# The offline enricher's models (language identification, the Chinese dictionary) are
+# loaded when this module is imported, not per worker: `rqworker-pool` imports it in its
+# parent before forking its workers, so 32 workers share one copy (loaded per worker,
+# they took 5.4 GB of PSS).
 local.warm_up()
 
 # An idle worker blocks on its queues for worker_ttl - 15 s between heartbeats: 45 s. A
@@ -66,7 +78,7 @@ def outage_logged(worker, what: str):
         worker.log.warning("Worker %s: %s failed, Redis unreachable: %s", worker.name, what, exc)
 
 
-class NoteWorker(HerokuWorker):
+class NoteWorker(SimpleWorker):
     # The longest pause between reconnection attempts (RQ's default is 60 s): an idle
     # worker is listed again within 15 s of Redis answering, however long it was away.
     max_connection_wait_time = 15.0
@@ -121,8 +133,43 @@ class NoteWorker(HerokuWorker):
             super().run_maintenance_tasks()
 
     def execute_job(self, job, queue):
-        # Raised only once the horse has exited (or before it was forked): RQ could not
-        # record how the job ended. The pipeline has stored the outcome in the database;
-        # the reaper delivers the note again if it needs another attempt.
+        """Run the job here, with a thread beating for it while it holds the main one."""
+        done = threading.Event()
+        # Raised only once the job has ended (or before it started): RQ could not record
+        # how the job ended. The pipeline has stored the outcome in the database; the
+        # reaper delivers the note again if it needs another attempt.
         with outage_logged(self, f"recording the end of job {job.id}"):
-            super().execute_job(job, queue)
+            execution = self.prepare_execution(job)
+
+            def beat():
+                while not done.wait(self.job_monitoring_interval):
+                    self.maintain_heartbeats(job, execution)
+
+            beating = threading.Thread(target=beat, daemon=True)
+            beating.start()
+            try:
+                self.perform_job(job, queue, execution)
+            finally:
+                signal.alarm(0)  # a grace period armed as the job ended has nothing to stop
+                done.set()
+                beating.join()
+        self.set_state(WorkerStatus.IDLE)
+
+    def handle_warm_shutdown_request(self):
+        """SIGTERM: a running job gets ``imminent_shutdown_delay`` seconds, then
+        ``ShutDownImminentException`` inside it (the job timeout's alarm gives way, as in
+        HerokuWorker's horse: the grace period is the shorter of the two)."""
+        super().handle_warm_shutdown_request()
+        if self.get_state() != WorkerStatus.BUSY:
+            return
+        self.log.warning(
+            "Worker %s: shutting down, the running job has %d s to finish",
+            self.name,
+            self.imminent_shutdown_delay,
+        )
+
+        def stop(signum, frame):
+            raise ShutDownImminentException("shut down imminent (grace period over)", {})
+
+        signal.signal(signal.SIGALRM, stop)
+        signal.alarm(max(1, self.imminent_shutdown_delay))

@@ -108,6 +108,13 @@ class Note(models.Model):
             models.Index(
                 fields=["processing_status", "status_changed_at"], name="note_status_age_idx"
             ),
+            # The feeder's backlog: each owner's notes waiting for delivery, oldest first.
+            # Partial, so that it holds only those notes and costs nothing otherwise.
+            models.Index(
+                fields=["owner", "id"],
+                name="note_waiting_idx",
+                condition=Q(processing_status=ProcessingStatus.QUEUED, job_id=""),
+            ),
             # Admin changelist default ordering.
             models.Index(fields=["-created_at"], name="note_created_idx"),
             # Filtering by a person's tag (array containment).

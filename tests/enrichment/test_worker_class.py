@@ -1,4 +1,4 @@
-"""The worker class: RQ's HerokuWorker, public overrides only, listed again after Redis
+"""The worker class: RQ's SimpleWorker, public overrides only, listed again after Redis
 forgets it."""
 
 import inspect
@@ -9,7 +9,7 @@ from django_rq.workers import get_worker
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 from rq import Worker
-from rq.worker import HerokuWorker
+from rq.worker import SimpleWorker
 
 from devservices.redis import free_port
 from enrichment.worker import NoteWorker
@@ -17,12 +17,12 @@ from enrichment.worker import NoteWorker
 pytestmark = pytest.mark.integration
 
 
-def test_it_is_rqs_heroku_worker_with_public_overrides_only(settings):
-    assert issubclass(NoteWorker, HerokuWorker)
+def test_it_is_rqs_simple_worker_with_public_overrides_only(settings):
+    assert issubclass(NoteWorker, SimpleWorker)
     own = [name for name in vars(NoteWorker) if callable(getattr(NoteWorker, name))]
     assert all(not name.startswith("_") or name == "__init__" for name in own)
     for name in own:
-        assert name == "__init__" or hasattr(HerokuWorker, name), f"{name} is not RQ's"
+        assert name == "__init__" or hasattr(SimpleWorker, name), f"{name} is not RQ's"
     assert "ctypes" not in inspect.getsource(inspect.getmodule(NoteWorker))
 
 

@@ -76,13 +76,13 @@ class TestReprocessNotes:
 
     def test_ignore_cache_is_passed_on_when_the_service_supports_it(self, fake_redis, monkeypatch):
         received = {}
-        real = services.reprocess_notes
+        real = services.reprocess_selection
 
-        def reprocess_notes(note_ids, *, chunk_size=2000, ignore_cache=False):
+        def reprocess_selection(selection, *, ignore_cache=False, **kwargs):
             received["ignore_cache"] = ignore_cache
-            return real(note_ids, chunk_size=chunk_size)
+            return real(selection, **kwargs)
 
-        monkeypatch.setattr(services, "reprocess_notes", reprocess_notes)
+        monkeypatch.setattr(services, "reprocess_selection", reprocess_selection)
         make_note(status=S.FAILED)
         out, err = reprocess("--status", "failed", "--ignore-cache")
         assert received == {"ignore_cache": True}

@@ -142,3 +142,46 @@ def test_it_logs_how_many_notes_of_each_chunk_left_each_status(user, fake_redis,
         if getattr(r, "new_status", None) == S.QUEUED
     ]
     assert moves == [(S.FAILED, 2), (S.ERROR, 1)]
+
+
+def test_a_selection_is_marked_in_keyset_chunks_inside_the_database(user, fake_redis):
+    statuses = [S.COMPLETED, S.FAILED, S.PROCESSING, S.ERROR, S.COMPLETED, S.QUEUED, S.FAILED]
+    notes = [make_note(user, f"note {i}", status=s) for i, s in enumerate(statuses)]
+    other = make_note(make_user("bob"), "not selected", status=S.COMPLETED)
+    seen = []
+    selection = Note.objects.filter(owner=user)
+    with CaptureQueriesContext(connection) as queries:
+        count = services.reprocess_selection(selection, chunk_size=3, progress=seen.append)
+    assert count == 5
+    assert sum(seen) == 5 and len(seen) == 3  # 7 notes in chunks of 3
+    # No statement names the notes one by one: chunks are id ranges.
+    assert not any(f" IN ({notes[0].pk}" in q["sql"] for q in queries.captured_queries)
+    finished = [n.pk for n in notes if n.processing_status in S.terminal()]
+    assert Note.objects.filter(pk__in=finished, processing_status=S.QUEUED).count() == 5
+    assert Note.objects.get(pk=notes[2].pk).processing_status == S.PROCESSING
+    assert Note.objects.get(pk=other.pk).processing_status == S.COMPLETED
+
+
+def test_a_selection_travels_to_a_job_as_its_query(user, fake_redis):
+    notes = [make_note(user, f"note {i}", status=S.FAILED) for i in range(3)]
+    kept = make_note(user, "done", status=S.COMPLETED)
+    assert services.reprocess_later(Note.objects.filter(processing_status=S.FAILED))
+    (job,) = Queue("note_maintenance", connection=fake_redis).jobs
+    assert job.func_name == services.REPROCESS_FUNC
+    assert Note.objects.filter(processing_status=S.QUEUED).count() == 0  # not yet
+
+    # What the job (enrichment.jobs.reprocess_job) runs.
+    assert services.reprocess_query(*job.args, **job.kwargs) == 3
+    assert set(Note.objects.filter(processing_status=S.QUEUED).values_list("pk", flat=True)) == {
+        n.pk for n in notes
+    }
+    assert Note.objects.get(pk=kept.pk).processing_status == S.COMPLETED
+
+
+def test_reprocess_later_reports_a_redis_outage(user, monkeypatch):
+    class Down:
+        def enqueue(self, *args, **kwargs):
+            raise RedisConnectionError("down")
+
+    monkeypatch.setattr(services.django_rq, "get_queue", lambda name: Down())
+    assert services.reprocess_later(Note.objects.all()) is False

@@ -143,3 +143,41 @@ def test_note_admin_reprocess_actions_need_the_permission(client, action, fake_r
     assert action in client.get("/admin/notes/note/").content.decode()
     client.post("/admin/notes/note/", {"action": action, "_selected_action": [note.pk]})
     assert Note.objects.get(pk=note.pk).processing_status == S.QUEUED
+
+
+def test_a_large_admin_selection_is_handed_to_a_job(client, fake_redis, monkeypatch):
+    from rq import Queue
+
+    from notes import admin as notes_admin
+
+    monkeypatch.setattr(notes_admin, "INLINE_REPROCESS", 2)
+    notes = [make_note(status=S.COMPLETED) for _ in range(3)]
+    operator = staff("notes.view_note", "notes.change_note")
+    operator.groups.add(Group.objects.get(name=OPERATORS_GROUP))
+    client.force_login(operator)
+    response = client.post(
+        "/admin/notes/note/",
+        {
+            "action": "reprocess_selected",
+            "select_across": "1",
+            "index": "0",
+            "_selected_action": [notes[0].pk],
+        },
+        follow=True,
+    )
+    assert "in the background" in response.content.decode()
+    assert Note.objects.filter(processing_status=S.QUEUED).count() == 0
+    (job,) = Queue("note_maintenance", connection=fake_redis).jobs
+    assert job.func_name == "enrichment.jobs.reprocess_job"
+
+    monkeypatch.setattr(notes_admin, "INLINE_REPROCESS", 5)
+    client.post(
+        "/admin/notes/note/",
+        {
+            "action": "reprocess_selected",
+            "select_across": "1",
+            "index": "0",
+            "_selected_action": [notes[0].pk],
+        },
+    )
+    assert Note.objects.filter(processing_status=S.QUEUED).count() == 3

@@ -128,23 +128,30 @@ class Cluster:
         except (psutil.NoSuchProcess, ProcessLookupError):
             return []
 
-    def calling_horse(self, worker: subprocess.Popen, timeout: float = 10) -> psutil.Process:
-        """The worker's horse, once it is waiting for the provider (a note is claimed)."""
+    def calling_process(self, worker: subprocess.Popen, timeout: float = 10) -> psutil.Process:
+        """The process making the worker's provider call, once it is waiting for the
+        provider (a note is claimed)."""
         return self.calling_worker([worker], timeout)[1]
 
     def calling_worker(
         self, workers: list[subprocess.Popen], timeout: float = 10
     ) -> tuple[subprocess.Popen, psutil.Process]:
-        """Whichever of ``workers`` has a horse waiting for the provider, and that horse."""
+        """Whichever of ``workers`` is waiting for the provider, and the process making
+        the call: the worker itself, which runs its jobs in process, or a work horse of a
+        forking worker class."""
 
         def find():
             for worker in workers:
-                calling = [h for h in self.horses_of(worker) if self._waits_for_provider(h)]
+                try:
+                    candidates = [psutil.Process(worker.pid), *self.horses_of(worker)]
+                except psutil.NoSuchProcess:
+                    continue
+                calling = [p for p in candidates if self._waits_for_provider(p)]
                 if calling:
                     return worker, calling[0]
             return None
 
-        return wait_until(find, timeout=timeout, interval=0.01, message="for a calling horse")
+        return wait_until(find, timeout=timeout, interval=0.01, message="for a provider call")
 
     def _waits_for_provider(self, process: psutil.Process) -> bool:
         """Whether ``process`` is inside a provider call, and will be for a while yet: the

@@ -4,22 +4,21 @@
     python manage.py reprocess_notes --all --dry-run
     python manage.py reprocess_notes --ids 4,8,15
 
-Ids are streamed in chunks (keyset pagination) and handed to
-``notes.services.reprocess_notes``, which marks them QUEUED; the feeder delivers them to
-the bulk queue round-robin across owners, so 100,000 notes never sit in memory or in
-Redis and never delay notes people are writing meanwhile.
+The selection goes to ``notes.services.reprocess_selection``, which marks it QUEUED a
+chunk at a time inside PostgreSQL (keyset pagination, no ids in memory); the feeder
+delivers the notes to the bulk queue round-robin across owners, so a million notes never
+sit in memory or in Redis and never delay notes people are writing meanwhile.
 """
 
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from notes import services
-from notes.bulk import iter_ids
 from notes.models import Note
 from notes.status import ProcessingStatus
 
 S = ProcessingStatus
-CHUNK_SIZE = 2000
+CHUNK_SIZE = services.REPROCESS_CHUNK
 
 
 def _status_list(value: str) -> list[str]:
@@ -82,8 +81,6 @@ class Command(BaseCommand):
             self.stdout.write(f"Dry run: {total} note(s) would be queued for reprocessing.")
             return
 
-        kwargs = {"chunk_size": CHUNK_SIZE, "ignore_cache": options["ignore_cache"]}
-
         progress = tqdm(
             total=total,
             unit="note",
@@ -92,15 +89,13 @@ class Command(BaseCommand):
             # break the bar's in-place redraw.
             file=self.stderr._out,
         )
-        ids = iter_ids(selection, chunk_size=CHUNK_SIZE)
-
-        def counted(stream):
-            for note_id in stream:
-                progress.update(1)
-                yield note_id
-
         with progress:
-            queued = services.reprocess_notes(counted(ids), **kwargs)
+            queued = services.reprocess_selection(
+                selection,
+                chunk_size=CHUNK_SIZE,
+                ignore_cache=options["ignore_cache"],
+                progress=progress.update,
+            )
         skipped = total - queued
         self.stdout.write(
             self.style.SUCCESS(
