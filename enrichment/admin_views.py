@@ -19,7 +19,6 @@ from django.views.generic import TemplateView
 from redis.exceptions import RedisError
 
 from notes import services
-from notes.bulk import iter_ids
 from notes.models import Note
 from notes.status import ProcessingStatus
 
@@ -195,9 +194,9 @@ class OverviewView(TemplateView):
         if statuses is None:
             messages.error(request, "Unknown action.")
             return HttpResponseRedirect(request.path)
-        ids = iter_ids(Note.objects.filter(processing_status__in=statuses))
-        # The bulk queue: a mass reprocess never delays notes people are writing now.
-        queued = services.reprocess_notes(ids)
+        # Marked in keyset chunks inside PostgreSQL, then fed to the bulk queue: a mass
+        # reprocess never delays notes people are writing now.
+        queued = services.reprocess_selection(Note.objects.filter(processing_status__in=statuses))
         names = " and ".join(str(S(s).label).lower() for s in statuses)
         level = messages.SUCCESS if queued else messages.WARNING
         messages.add_message(

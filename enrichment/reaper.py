@@ -2,7 +2,7 @@
 on are delivered again.
 
 Redis and the workers are delivery machinery that can fail at any moment; callbacks alone
-cannot notice a SIGKILLed work horse, a worker lost with its host, or a Redis that
+cannot notice a SIGKILLed worker, a worker lost with its host, or a Redis that
 restarted empty. :func:`reap` finds, and repairs:
 
 * PROCESSING notes whose job is not in a started-job registry. A worker keeps its job's
@@ -150,7 +150,7 @@ def _processing_pass(report: ReapReport, *, trust_missing: bool) -> None:
             if age > settings.ENRICHMENT_STUCK_AFTER:
                 reason = f"processing for {int(age)} s, longer than ENRICHMENT_STUCK_AFTER"
             elif note["job_id"] and trust_missing and note["job_id"] not in running:
-                reason = "its job is not running: worker or work horse lost"
+                reason = "its job is not running: worker lost"
             else:
                 continue
             _reap_processing(note, reason, report)

@@ -8,7 +8,6 @@ from django.core.management import CommandError, call_command
 from rq import Queue
 
 from notes import services
-from notes.bulk import iter_ids
 from notes.models import Note, content_hash
 from notes.status import ProcessingStatus
 from tests.factories import make_note, make_user
@@ -110,18 +109,6 @@ class TestReprocessNotes:
             out, _ = reprocess("--status", "failed")
         assert "3000 note(s) queued" in out
         assert Note.objects.filter(processing_status=S.QUEUED).count() == 3000
-
-
-@pytest.mark.django_db
-def test_iter_ids_reads_one_chunk_at_a_time(django_assert_num_queries):
-    owner = make_user()
-    ids = [make_note(owner).pk for _ in range(7)]
-    stream = iter_ids(Note.objects.all(), chunk_size=3)
-    with django_assert_num_queries(1):
-        first = [next(stream) for _ in range(3)]
-    with django_assert_num_queries(2):
-        rest = list(stream)  # 3 more, then the last 1 (a short page ends it)
-    assert first + rest == sorted(ids)
 
 
 @pytest.mark.django_db(transaction=True)
