@@ -8,7 +8,7 @@ from django.contrib.auth.forms import UserCreationForm
 from django.core.validators import ProhibitNullCharactersValidator
 from django.template.defaultfilters import filesizeformat
 
-from enrichment.tags import normalise_tag, normalise_tags
+from notes.tags import normalise_tag, normalise_tags
 
 from . import languages
 from .models import Note, Preferences

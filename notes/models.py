@@ -72,7 +72,7 @@ class Note(models.Model):
     # result for the same content, model and prompt version exists. Cleared on success.
     ignore_cache = models.BooleanField(default=False, editable=False)
 
-    # The person's own tags (normal forms, enrichment.tags.normalise_tag). Enrichment adds
+    # The person's own tags (normal forms, notes.tags.normalise_tag). Enrichment adds
     # to them (or to suggested_tags, for review) but never removes one.
     tags = ArrayField(models.CharField(max_length=40), default=list, blank=True)
     # The model's suggestions waiting for the person's review.

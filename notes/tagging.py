@@ -19,7 +19,7 @@ from django.contrib.postgres.fields import ArrayField
 from django.db import transaction
 from django.db.models import CharField, Count, F, Func, Value
 
-from enrichment.tags import normalise_tag, normalise_tags, vocabulary
+from notes.tags import normalise_tag, normalise_tags, vocabulary
 
 from .models import Note, Preferences
 

@@ -14,7 +14,7 @@ iteration costs more and ranks about the same on notes this short.
 import math
 from collections import Counter, defaultdict
 
-from enrichment.tags import normalise_tag
+from notes.tags import normalise_tag
 
 MAX_WORDS = 3
 MAX_CHARS = 30

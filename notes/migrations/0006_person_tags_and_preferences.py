@@ -55,7 +55,7 @@ class Migration(migrations.Migration):
             index=django.contrib.postgres.indexes.GinIndex(fields=['tags'], name='note_person_tags_idx'),
         ),
         # The tags enrichment gave so far were the notes' tags: they become the people's,
-        # spelled as enrichment.tags.normalise_tag spells simple tags (plurals stay).
+        # spelled as notes.tags.normalise_tag spells simple tags (plurals stay).
         migrations.RunSQL(
             sql="""
                 UPDATE notes_note SET tags = ARRAY(

@@ -6,10 +6,10 @@ import pytest
 from enrichment import pipeline
 from enrichment.enrichers import EnrichmentResult
 from enrichment.schema import Enrichment
-from enrichment.tags import vocabulary
 from notes import tagging
 from notes.models import Note, Preferences
 from notes.status import ProcessingStatus
+from notes.tags import vocabulary
 from tests.factories import make_note, make_user
 
 S = ProcessingStatus

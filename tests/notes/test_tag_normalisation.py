@@ -2,7 +2,7 @@
 
 import pytest
 
-from enrichment.tags import normalise_tag, normalise_tags
+from notes.tags import normalise_tag, normalise_tags
 
 
 @pytest.mark.parametrize(

@@ -11,9 +11,9 @@ import pytest
 from django.test import override_settings
 
 from enrichment import pipeline
-from enrichment.tags import normalise_tags, vocabulary
 from notes.models import Note
 from notes.status import ProcessingStatus
+from notes.tags import normalise_tags, vocabulary
 from tests.factories import make_note
 
 S = ProcessingStatus
@@ -76,7 +76,7 @@ def test_it_prints_distinct_tags_and_reuse_share_on_200_notes_over_10_topics(use
 
 
 def test_the_vocabulary_counts_only_the_newest_notes(user, monkeypatch):
-    from enrichment import tags
+    from notes import tags
 
     monkeypatch.setattr(tags, "VOCABULARY_NOTES", 2)
     for tag_list in (["old"], ["old"], ["recent"], ["recent", "latest"]):

@@ -10,9 +10,9 @@ from django.test.utils import CaptureQueriesContext
 from rq import Queue
 
 from enrichment.models import EnrichmentRun
-from enrichment.tags import normalise_tags
 from notes.models import Note
 from notes.status import ProcessingStatus
+from notes.tags import normalise_tags
 from tests.factories import make_enriched_note, make_note, make_user
 
 S = ProcessingStatus

@@ -11,6 +11,8 @@ from collections.abc import Iterable
 
 from django.db.models import Count, Func
 
+from .models import Note
+
 MAX_TAG_LENGTH = 40
 # Tags offered to an enricher: the person's most used ones, enough to cover what they
 # write about, few enough to keep a prompt short.
@@ -69,8 +71,6 @@ def vocabulary(owner_id: int, limit: int = VOCABULARY_SIZE) -> list[str]:
     """The owner's tags, most used first (ties alphabetically), at most ``limit``, counted
     over their ``VOCABULARY_NOTES`` newest notes: every note list and every enrichment
     asks, and counting all of a person's notes cost 130 ms at 20,000 notes, growing."""
-    from notes.models import Note
-
     recent = Note.objects.filter(owner_id=owner_id).order_by("-created_at")
     rows = (
         Note.objects.filter(pk__in=recent.values("pk")[:VOCABULARY_NOTES])
