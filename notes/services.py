@@ -12,7 +12,7 @@ The rules kept here:
 
 import logging
 from collections.abc import Iterable
-from itertools import batched, zip_longest
+from itertools import zip_longest
 
 import django_rq
 from django.conf import settings
@@ -190,22 +190,12 @@ def reprocess_note(note_id: int, *, ignore_cache: bool = False) -> bool:
 
 
 def reprocess_notes(
-    note_ids: Iterable[int], *, chunk_size: int = 5000, ignore_cache: bool = False
+    note_ids: Iterable[int], *, chunk_size: int = REPROCESS_CHUNK, ignore_cache: bool = False
 ) -> int:
-    """Queue many finished notes again, given their ids. Returns how many were queued.
-
-    As :func:`reprocess_selection`, for a list of ids in hand (a page of the admin, a
-    test); ``ignore_cache`` as for :func:`reprocess_note`.
-    """
-    fields = _requeue_fields(job_id="")
-    if ignore_cache:
-        fields["ignore_cache"] = True
-    total = 0
-    for chunk in batched(note_ids, chunk_size):
-        total += transition(list(chunk), S.QUEUED, source=S.terminal(), **fields)
-    if total:
-        transaction.on_commit(feed)
-    return total
+    """Queue many finished notes again, given their ids (a page of the admin, a test).
+    Returns how many were queued. As :func:`reprocess_selection`."""
+    selection = Note.objects.filter(pk__in=list(note_ids))
+    return reprocess_selection(selection, chunk_size=chunk_size, ignore_cache=ignore_cache)
 
 
 def reprocess_selection(
