@@ -149,15 +149,6 @@ def estimate_tokens(text: str) -> int:
     )
 
 
-def count_tokens(text: str, model: str = "") -> int:
-    """Exact count with tiktoken for known OpenAI models (when available offline), else the
-    safe estimate."""
-    encoding = _tiktoken_encoding(model) if model else None
-    if encoding is not None:
-        return len(encoding.encode(text, disallowed_special=()))
-    return estimate_tokens(text)
-
-
 _PARAGRAPHS = re.compile(r"(\n\s*\n)")
 _SENTENCES = re.compile(r"(?<=[.!?。！？])(\s+)")
 _WORDS = re.compile(r"(\s+)")

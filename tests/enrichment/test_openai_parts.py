@@ -16,7 +16,6 @@ from enrichment.enrichers import openai as backend
 from enrichment.enrichers.openai import (
     ParseError,
     configuration_problems,
-    count_tokens,
     estimate_tokens,
     extract_json,
     split_text,
@@ -148,9 +147,6 @@ def test_tiktoken_is_not_used_without_a_local_cache_so_nothing_is_downloaded(mon
     backend._tiktoken_encoding.cache_clear()
     try:
         assert backend._tiktoken_encoding("gpt-4o-mini") is None
-        assert count_tokens("Hello there, world.", "gpt-4o-mini") == estimate_tokens(
-            "Hello there, world."
-        )
     finally:
         backend._tiktoken_encoding.cache_clear()
 
