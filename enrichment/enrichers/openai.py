@@ -35,6 +35,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import tiktoken
 from django.conf import settings
 from pydantic import ValidationError
 from redis.exceptions import RedisError
@@ -94,18 +95,9 @@ def configuration_problems() -> list[str]:
 _WORDS_AND_MARKS = re.compile(r"\w+|[^\w\s]")
 
 
-# Where tiktoken fetches each encoding (tiktoken_ext.openai_public); its cache file is
-# named by the SHA-1 of this URL.
-_BLOB = "https://openaipublic.blob.core.windows.net/encodings/"
-TIKTOKEN_SOURCES = {
-    name: f"{_BLOB}{file}.tiktoken"
-    for name, file in [
-        ("cl100k_base", "cl100k_base"),
-        ("o200k_base", "o200k_base"),
-        ("p50k_base", "p50k_base"),
-        ("r50k_base", "r50k_base"),
-    ]
-}
+# Where tiktoken fetches an encoding (tiktoken_ext.openai_public); its cache file is named
+# by the SHA-1 of this URL. An encoding published elsewhere is never found in the cache.
+_TIKTOKEN_SOURCE = "https://openaipublic.blob.core.windows.net/encodings/{}.tiktoken"
 
 
 @functools.cache
@@ -116,10 +108,6 @@ def _tiktoken_encoding(model: str):
     run time, so the encoding is used only when its file is already in tiktoken's cache
     (TIKTOKEN_CACHE_DIR). Otherwise None, and a safe estimate is used.
     """
-    try:
-        import tiktoken
-    except ImportError:
-        return None
     cache_dir = os.environ.get("TIKTOKEN_CACHE_DIR") or os.environ.get("DATA_GYM_CACHE_DIR")
     if not cache_dir:
         return None
@@ -127,9 +115,7 @@ def _tiktoken_encoding(model: str):
         name = tiktoken.encoding_name_for_model(model)
     except KeyError:
         return None
-    source = TIKTOKEN_SOURCES.get(name)
-    if source is None:
-        return None
+    source = _TIKTOKEN_SOURCE.format(name)
     cached = os.path.join(cache_dir, hashlib.sha1(source.encode()).hexdigest())  # noqa: S324
     if not os.path.exists(cached):
         return None
