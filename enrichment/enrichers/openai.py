@@ -327,8 +327,7 @@ class ParseError(ValueError):
 def extract_json(text: str) -> dict:
     """The JSON object in a model's reply, tolerating reasoning blocks, code fences and
     prose around it. Raises ParseError with a readable message."""
-    text = _THINK.sub("", text)
-    text = _UNCLOSED_THINK.sub("", text).strip()
+    text = _visible(text)
     candidates = [m.group(1).strip() for m in _FENCE.finditer(text)] + [text]
     decoder = json.JSONDecoder()
     error = "no JSON object found in the reply"
