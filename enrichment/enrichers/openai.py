@@ -343,14 +343,6 @@ def extract_json(text: str) -> dict:
     raise ParseError(error)
 
 
-def readable_validation_error(exc: ValidationError) -> str:
-    parts = []
-    for err in exc.errors()[:5]:
-        where = ".".join(str(p) for p in err["loc"]) or "the object"
-        parts.append(f"{where}: {err['msg']}")
-    return "; ".join(parts)
-
-
 # --- The enricher ---------------------------------------------------------------------
 
 # Reply tokens reserved in the context, and asked for as max_tokens from servers whose
@@ -721,6 +713,12 @@ def _visible(content: str) -> str:
 
 
 def _problem(exc: Exception) -> str:
-    if isinstance(exc, ValidationError):
-        return readable_validation_error(exc)
-    return str(exc)
+    """What is wrong with a reply, in one line: pydantic's own text spans lines and quotes
+    the input, which the repair request would pay for again."""
+    if not isinstance(exc, ValidationError):
+        return str(exc)
+    parts = []
+    for err in exc.errors()[:5]:
+        where = ".".join(str(p) for p in err["loc"]) or "the object"
+        parts.append(f"{where}: {err['msg']}")
+    return "; ".join(parts)
