@@ -178,7 +178,3 @@ def learn(endpoint: str, **facts) -> None:
         pipe.hset(key, mapping={k: str(v) for k, v in facts.items()})
         pipe.expire(key, PROFILE_TTL)
         pipe.execute()
-
-
-def remember_mode(endpoint: str, mode: str) -> None:
-    learn(endpoint, mode=mode)

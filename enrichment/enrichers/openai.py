@@ -642,7 +642,7 @@ class OpenAIEnricher:
         if self.facts.get("mode") != mode:
             self.facts["mode"] = mode
             with contextlib.suppress(RedisError):
-                limits.remember_mode(self.endpoint, mode)
+                limits.learn(self.endpoint, mode=mode)
 
     def _call(self, messages: list[dict], mode: str, usage: Usage) -> llm_client.Reply:
         sent = sum(self._count(m["content"]) for m in messages)
