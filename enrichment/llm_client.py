@@ -259,8 +259,6 @@ def classify(exc: Exception, *, model: str) -> Exception:
         return PermanentEnrichmentError(
             f"The provider rejected the request (HTTP {status}): {detail}"
         )
-    if isinstance(exc, openai.APIResponseValidationError):
-        return TransientEnrichmentError("The provider sent a malformed response.")
     return exc
 
 
