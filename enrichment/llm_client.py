@@ -208,7 +208,6 @@ def classify(exc: Exception, *, model: str) -> Exception:
         detail = _provider_message(exc)
         body = _error_body(exc)
         code = " ".join(str(body.get(k) or "") for k in ("code", "type")).lower()
-        code += str(getattr(exc, "code", "") or "").lower()
         lowered = detail.lower()
         if status >= 500 and _SHARED_CACHE in lowered:
             return TransientEnrichmentError(
