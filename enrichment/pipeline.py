@@ -58,16 +58,14 @@ class Attempt:
     content: str
     content_hash: str
     attempt: int
-    run_id: int | None = None
-    started: float = 0.0
+    run_id: int
+    started: float
 
     def elapsed_ms(self) -> int:
         return round((time.monotonic() - self.started) * 1000)
 
     def finish_run(self, outcome: str, exc: BaseException | None = None, result=None) -> None:
         """Close this attempt's run-history row."""
-        if self.run_id is None:
-            return
         fields = {
             "outcome": outcome,
             "finished_at": timezone.now(),
@@ -282,10 +280,9 @@ def _reuse_stored_result(attempt: Attempt, enricher) -> bool:
     )
     if not stored:
         return False
-    if attempt.run_id is not None:
-        EnrichmentRun.objects.filter(pk=attempt.run_id).update(
-            model=model, prompt_version=prompt_version
-        )
+    EnrichmentRun.objects.filter(pk=attempt.run_id).update(
+        model=model, prompt_version=prompt_version
+    )
     attempt.finish_run(RunOutcome.CACHED)
     return True
 
