@@ -75,15 +75,8 @@ class Attempt:
             fields["error_kind"] = getattr(exc, "kind", "unexpected")
             fields["error_message"] = _reason(exc)
         usage = result if result is not None else getattr(exc, "usage", None)
-        fields.update(_usage_fields(usage))
+        fields.update({name: v for name in RUN_EXTRAS if (v := getattr(usage, name, None))})
         EnrichmentRun.objects.filter(pk=self.run_id).update(**fields)
-
-
-def _usage_fields(usage) -> dict:
-    """What a result (or a failure that carries usage) tells the run history."""
-    if usage is None:
-        return {}
-    return {name: value for name in RUN_EXTRAS if (value := getattr(usage, name, None))}
 
 
 def claim(note_id: int, job_id: str | None) -> Attempt | None:
