@@ -48,7 +48,6 @@ class Reply:
     output_tokens: int
     finish_reason: str | None
     refusal: str | None
-    model: str
 
 
 @functools.cache
@@ -287,7 +286,7 @@ def chat(
         raise classify(exc, model=model) from exc
     if not hasattr(completion, "choices"):
         text = completion if isinstance(completion, str) else repr(completion)
-        return Reply(text[:MAX_NON_JSON], 0, 0, None, None, model)
+        return Reply(text[:MAX_NON_JSON], 0, 0, None, None)
     if not completion.choices:
         raise TransientEnrichmentError("The provider returned no choices.")
     choice = completion.choices[0]
@@ -298,7 +297,6 @@ def chat(
         output_tokens=getattr(usage, "completion_tokens", 0) or 0,
         finish_reason=choice.finish_reason,
         refusal=getattr(choice.message, "refusal", None),
-        model=completion.model or model,
     )
 
 
