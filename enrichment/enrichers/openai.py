@@ -602,15 +602,13 @@ class OpenAIEnricher:
     def _validate(content: str) -> Enrichment:
         return Enrichment.model_validate(extract_json(content))
 
-    def _first_mode(self) -> str:
-        # OpenAI takes only the strict subset; grammar servers, and unknown ones until
-        # they refuse, get the full schema.
-        return "json_schema" if self.facts.get("server") == "openai" else limits.MODES[0]
-
     def _ask(self, messages: list[dict], usage: Usage) -> llm_client.Reply:
         """One logical request: falls back through the output modes the endpoint rejects."""
         mode = self.facts.get("mode")
-        mode = mode if mode in limits.MODES else self._first_mode()
+        if mode not in limits.MODES:
+            # OpenAI takes only the strict subset; grammar servers, and unknown ones until
+            # they refuse, get the full schema.
+            mode = "json_schema" if self.facts.get("server") == "openai" else limits.MODES[0]
         while True:
             try:
                 reply = self._call(messages, mode, usage)
