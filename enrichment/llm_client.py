@@ -96,10 +96,8 @@ def _provider_message(exc: openai.APIStatusError) -> str:
     return redact(" ".join(str(message).split()))[:MAX_PROVIDER_MESSAGE]
 
 
-def retry_after(response) -> float | None:
+def retry_after(response: httpx.Response) -> float | None:
     """Seconds the provider asked us to wait (Retry-After, retry-after-ms), if any."""
-    if response is None:
-        return None
     headers = response.headers
     millis = headers.get("retry-after-ms")
     if millis:
