@@ -160,7 +160,8 @@ def _schedule_retry(attempt: Attempt, exc: TransientEnrichmentError) -> str:
     max_retries = settings.ENRICHMENT_MAX_RETRIES
     retry_number = attempt.attempt  # attempts so far == retries to come next
     if retry_number > max_retries:
-        _close_attempt(attempt, S.FAILED, f"Gave up after {max_retries} retries: {_reason(exc)}")
+        reason = f"Gave up after {max_retries} retries: {_reason(exc)}"
+        _end_attempt(attempt, S.FAILED, reason, RunOutcome.FAILED, exc)
         return "failed"
     delay = retry_delay(retry_number, exc.retry_after)
     retry_at = timezone.now() + timedelta(seconds=delay)
@@ -171,6 +172,7 @@ def _schedule_retry(attempt: Attempt, exc: TransientEnrichmentError) -> str:
     _requeue_attempt(
         attempt, delay=delay, retry_at=retry_at, last_error=_reason(exc), status_detail=detail
     )
+    attempt.finish_run(RunOutcome.RETRY, exc)
     return "retry"
 
 
@@ -213,13 +215,10 @@ def _wait_for_budget(attempt: Attempt, exc: BudgetExhausted) -> str:
     return "waiting"
 
 
-def _close_attempt(attempt: Attempt, status, reason: str) -> None:
-    """PROCESSING -> a final status with the reason, fenced by the attempt's token."""
-    _leave_processing(attempt, status, last_error=reason[:MAX_ERROR_LENGTH])
-
-
 def _end_attempt(attempt: Attempt, status, reason: str, outcome, exc) -> None:
-    _close_attempt(attempt, status, reason)
+    """PROCESSING -> a final status with the reason, fenced by the attempt's token, and
+    the run closed."""
+    _leave_processing(attempt, status, last_error=reason[:MAX_ERROR_LENGTH])
     attempt.finish_run(outcome, exc)
 
 
@@ -347,9 +346,7 @@ def run(note_id: int, job_id: str | None = None) -> str:
             # delivers it once retry_at has passed.
             exc = TransientEnrichmentError(f"Redis unreachable: {type(exc).__name__}")
         logger.warning("Note %s: transient failure: %s", note_id, _reason(exc), extra=log_extra)
-        outcome = _schedule_retry(attempt, exc)
-        attempt.finish_run(RunOutcome.RETRY if outcome == "retry" else RunOutcome.FAILED, exc)
-        return outcome
+        return _schedule_retry(attempt, exc)
     except BudgetExhausted as exc:
         logger.info("Note %s waits: %s", note_id, exc, extra=log_extra)
         attempt.finish_run(RunOutcome.WAITING, exc)
