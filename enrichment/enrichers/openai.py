@@ -384,7 +384,6 @@ class OpenAIEnricher:
         self.base_url = llm_client.endpoint_url()
         self.endpoint = limits.endpoint_id(self.base_url, self.model)
         self.breaker = limits.CircuitBreaker(limits.endpoint_id(self.base_url))
-        self.client = None
 
     def cache_identity(self) -> tuple[str, str, str]:
         """(backend, model, prompt version): a stored result made with the same identity
@@ -410,8 +409,6 @@ class OpenAIEnricher:
             exc.args = (llm_client.redact(str(exc)),)
             exc.usage = usage
             raise
-        finally:
-            self.client = None
         return EnrichmentResult(
             _redacted(enrichment),
             backend=self.name,
