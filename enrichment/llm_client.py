@@ -84,11 +84,8 @@ def redact(text: str) -> str:
 
 
 def _error_body(exc: openai.APIStatusError) -> dict:
-    body = exc.body
-    if isinstance(body, dict):
-        inner = body.get("error", body)
-        return inner if isinstance(inner, dict) else {"message": str(inner)}
-    return {}
+    """The error object the provider sent; the SDK has already taken it out of "error"."""
+    return exc.body if isinstance(exc.body, dict) else {}
 
 
 def _provider_message(exc: openai.APIStatusError) -> str:

@@ -167,7 +167,8 @@ def test_tiktoken_is_skipped_when_the_cache_lacks_the_file(monkeypatch, tmp_path
 def status_error(status, message="boom", headers=None, code=None):
     request = httpx2.Request("POST", "http://127.0.0.1/v1/chat/completions")
     response = httpx2.Response(status, headers=headers or {}, request=request)
-    body = {"error": {"message": message, "code": code}}
+    # The body as the SDK hands it over: the provider's "error" object.
+    body = {"message": message, "code": code}
     cls = {429: openai.RateLimitError, 400: openai.BadRequestError}.get(
         status, openai.APIStatusError
     )
