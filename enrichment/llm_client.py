@@ -262,7 +262,6 @@ def chat(
     messages: list[dict],
     response_format: dict | None,
     max_tokens: int | None = None,
-    temperature: float = 0.2,
 ) -> Reply:
     """One chat completion request. Raises enrichment errors, never SDK errors.
 
@@ -270,7 +269,7 @@ def chat(
     reply with that text as content, so that it takes the invalid-output path (one repair
     request, then failed) like any other unusable answer.
     """
-    params = {"model": model, "messages": messages, "temperature": temperature}
+    params = {"model": model, "messages": messages, "temperature": 0.2}
     if response_format is not None:
         params["response_format"] = response_format
     if max_tokens:
