@@ -50,7 +50,6 @@ logger = logging.getLogger(__name__)
 
 S = ProcessingStatus
 OK, DEGRADED, DOWN = "ok", "degraded", "down"
-_RANK = {OK: 0, DEGRADED: 1, DOWN: 2}
 
 # Two checks run at once; four threads leave room for two hung ones and a new probe.
 _pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="health-check")
@@ -378,8 +377,7 @@ def collect() -> dict:
     if checks["database"]["status"] == DOWN:
         overall = DOWN
     else:
-        overall = max((c["status"] for c in checks.values()), key=_RANK.__getitem__)
-        overall = DEGRADED if overall == DOWN else overall
+        overall = OK if all(c["status"] == OK for c in checks.values()) else DEGRADED
     return {"status": overall, "checks": checks}
 
 
