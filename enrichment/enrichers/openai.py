@@ -399,7 +399,7 @@ class OpenAIEnricher:
         self.part_cap: int | None = None
         try:
             limits.check_spending()
-            self.facts = self._learn_endpoint()
+            self._learn_endpoint()
             self.density = self._density(content)
             # One HTTP client per note, closed afterwards: long-lived workers leak nothing.
             with llm_client.build_client() as self.client:
@@ -421,15 +421,20 @@ class OpenAIEnricher:
 
     # What the endpoint is ----------------------------------------------------------
 
-    def _learn_endpoint(self) -> dict[str, str]:
+    def _learn_endpoint(self) -> None:
         """The endpoint's profile, probed once per endpoint and model, then remembered."""
-        facts = limits.profile(self.endpoint)
-        if "server" not in facts:
+        self.facts = limits.profile(self.endpoint)
+        if "server" not in self.facts:
             found = llm_client.probe(self.base_url, self.model)
             if found is not None:
-                limits.learn(self.endpoint, **found)
-                facts = {**facts, **{k: str(v) for k, v in found.items()}}
-        return facts
+                self._learn(**found)
+
+    def _learn(self, **facts) -> None:
+        """Use facts about the endpoint for this note, and remember them for every worker
+        (an unreachable Redis only means the next note learns them again)."""
+        self.facts.update({k: str(v) for k, v in facts.items()})
+        with contextlib.suppress(RedisError):
+            limits.learn(self.endpoint, **facts)
 
     def _context(self) -> int:
         return int(self.facts.get("context") or 0)
@@ -503,13 +508,12 @@ class OpenAIEnricher:
         than ``text``; fail, naming what to change, when even a minimal part cannot fit."""
         counted = self._count(text)
         if exc.limit:
-            limits.learn(self.endpoint, context=exc.limit)
-            self.facts["context"] = str(exc.limit)
+            self._learn(context=exc.limit)
         if exc.requested and _tiktoken_encoding(self.model) is None:
             # The server counted the whole request: its density is at most this.
             size = len(text.encode("utf-8", "surrogatepass")) + len(system_prompt().encode())
             self.density = min(self.density or math.inf, size / exc.requested)
-            limits.learn(self.endpoint, bytes_per_token=f"{self.density:.4f}")
+            self._learn(bytes_per_token=f"{self.density:.4f}")
         self.part_cap = min(self._part_budget(self._count), max(1, counted // 2))
         if self.part_cap < MIN_PART_TOKENS or counted <= MIN_PART_TOKENS:
             limit = f" ({exc.limit} tokens)" if exc.limit else ""
@@ -635,9 +639,7 @@ class OpenAIEnricher:
     def _remember_mode(self, mode: str) -> None:
         """What the endpoint takes is remembered (and shown on /health/ as the dialect)."""
         if self.facts.get("mode") != mode:
-            self.facts["mode"] = mode
-            with contextlib.suppress(RedisError):
-                limits.learn(self.endpoint, mode=mode)
+            self._learn(mode=mode)
 
     def _call(self, messages: list[dict], mode: str, usage: Usage) -> llm_client.Reply:
         sent = sum(self._count(m["content"]) for m in messages)
@@ -683,10 +685,7 @@ class OpenAIEnricher:
             return
         observed = size / prompt_tokens
         known = float(self.facts.get("bytes_per_token") or observed)
-        density = min(known, observed) if known else observed
-        self.facts["bytes_per_token"] = f"{density:.4f}"
-        with contextlib.suppress(RedisError):
-            limits.learn(self.endpoint, bytes_per_token=self.facts["bytes_per_token"])
+        self._learn(bytes_per_token=f"{min(known, observed):.4f}")
 
 
 def _redacted(enrichment: Enrichment) -> Enrichment:
