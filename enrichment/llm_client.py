@@ -400,7 +400,5 @@ def tokenize(base_url: str, server: str, model: str, text: str) -> int | None:
         return None
     if not isinstance(data, dict):
         return None
-    if isinstance(data.get("count"), int):
-        return data["count"]
     tokens = data.get("tokens")
     return len(tokens) if isinstance(tokens, list) else None
