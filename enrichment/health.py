@@ -132,7 +132,6 @@ def stuck_filter(now: datetime | None = None) -> Q:
     return processing | queued
 
 
-# Notes per status are counted exactly up to this many; beyond, estimated.
 EXACT_COUNT_LIMIT = 10_000
 
 
@@ -170,8 +169,8 @@ def status_counts() -> dict[str, int]:
 
 
 def note_figures(now: datetime | None = None) -> dict:
-    """Counts per status (one GROUP BY on the indexed status column), stuck notes and the
-    age of the oldest queued note."""
+    """Counts per status (:func:`status_counts`), stuck notes and the age of the oldest
+    queued note."""
     now = now or timezone.now()
     counts = status_counts()
     stuck = Note.objects.filter(stuck_filter(now)).count()

@@ -483,7 +483,6 @@ NOTE_MAX_LENGTH = env_int("NOTE_MAX_LENGTH", 100_000, minimum=1)
 # Leave room for a note twice the limit so that an over-long note comes back as a form
 # error with the text kept, instead of Django refusing to read the request at all.
 DATA_UPLOAD_MAX_MEMORY_SIZE = max(2_621_440, 6 * NOTE_MAX_LENGTH + 65_536)
-# Notes per page on the list.
 NOTES_PER_PAGE = 20
 # How often (milliseconds) pages ask for the status of notes still queued or processing.
 NOTE_STATUS_POLL_MS = 1500
