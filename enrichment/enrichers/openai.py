@@ -669,8 +669,8 @@ class OpenAIEnricher:
         elif not reply.output_tokens:
             # Some local servers report no usage: estimate, so budgets and history still
             # see what was spent.
-            reply.input_tokens = sum(estimate_tokens(m["content"]) for m in messages)
-            reply.output_tokens = estimate_tokens(reply.content)
+            reply.input_tokens = sent
+            reply.output_tokens = self._count(reply.content)
         usage.input_tokens += reply.input_tokens
         usage.output_tokens += reply.output_tokens
         return reply
