@@ -33,7 +33,6 @@ import os
 import re
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import tiktoken
 from django.conf import settings
@@ -352,21 +351,9 @@ MAX_OUTPUT_TOKENS = 2048
 MIN_PART_TOKENS = 64
 # Margin on counts derived from a bytes-per-token ratio: token density varies in a text.
 DENSITY_MARGIN = 1.15
-
-
-@dataclass
-class Usage:
-    """What an enrichment cost so far; attached to errors as ``exc.usage``."""
-
-    model: str
-    prompt_version: str = PROMPT_VERSION
-    input_tokens: int = 0
-    output_tokens: int = 0
-    provider_calls: int = 0
-
-    @property
-    def total(self) -> int:
-        return self.input_tokens + self.output_tokens
+# What an enrichment has cost so far is counted on its result, which a failure carries as
+# ``exc.usage`` (the run history reads the same fields from either).
+Usage = EnrichmentResult
 
 
 class OpenAIEnricher:
@@ -393,7 +380,7 @@ class OpenAIEnricher:
     def enrich(
         self, content: str, *, vocabulary: Sequence[str] = (), language: str = ""
     ) -> EnrichmentResult:
-        usage = Usage(model=self.model)
+        usage = Usage(None, self.name, self.model, PROMPT_VERSION)
         self.vocabulary = list(vocabulary)[:MAX_VOCABULARY]
         self.language = language
         self.part_cap: int | None = None
@@ -409,15 +396,8 @@ class OpenAIEnricher:
             exc.args = (llm_client.redact(str(exc)),)
             exc.usage = usage
             raise
-        return EnrichmentResult(
-            _redacted(enrichment),
-            backend=self.name,
-            model=self.model,
-            prompt_version=PROMPT_VERSION,
-            input_tokens=usage.input_tokens,
-            output_tokens=usage.output_tokens,
-            provider_calls=usage.provider_calls,
-        )
+        usage.enrichment = _redacted(enrichment)
+        return usage
 
     # What the endpoint is ----------------------------------------------------------
 
@@ -644,7 +624,7 @@ class OpenAIEnricher:
     def _call(self, messages: list[dict], mode: str, usage: Usage) -> llm_client.Reply:
         sent = sum(self._count(m["content"]) for m in messages)
         self._check_call_cap(usage)
-        limits.check_spending(pending=usage.total, next_call=sent)
+        limits.check_spending(pending=usage.input_tokens + usage.output_tokens, next_call=sent)
         self.breaker.check()
         usage.provider_calls += 1
         try:
