@@ -50,7 +50,6 @@ logger = logging.getLogger(__name__)
 
 S = ProcessingStatus
 OK, DEGRADED, DOWN = "ok", "degraded", "down"
-_RANK = {OK: 0, DEGRADED: 1, DOWN: 2}
 
 # Two checks run at once; four threads leave room for two hung ones and a new probe.
 _pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="health-check")
@@ -133,7 +132,6 @@ def stuck_filter(now: datetime | None = None) -> Q:
     return processing | queued
 
 
-# Notes per status are counted exactly up to this many; beyond, estimated.
 EXACT_COUNT_LIMIT = 10_000
 
 
@@ -171,8 +169,8 @@ def status_counts() -> dict[str, int]:
 
 
 def note_figures(now: datetime | None = None) -> dict:
-    """Counts per status (one GROUP BY on the indexed status column), stuck notes and the
-    age of the oldest queued note."""
+    """Counts per status (:func:`status_counts`), stuck notes and the age of the oldest
+    queued note."""
     now = now or timezone.now()
     counts = status_counts()
     stuck = Note.objects.filter(stuck_filter(now)).count()
@@ -378,8 +376,7 @@ def collect() -> dict:
     if checks["database"]["status"] == DOWN:
         overall = DOWN
     else:
-        overall = max((c["status"] for c in checks.values()), key=_RANK.__getitem__)
-        overall = DEGRADED if overall == DOWN else overall
+        overall = OK if all(c["status"] == OK for c in checks.values()) else DEGRADED
     return {"status": overall, "checks": checks}
 
 

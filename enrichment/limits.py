@@ -106,11 +106,6 @@ def tokens_spent_today(owner_of: int | None = None) -> int:
     return (totals["i"] or 0) + (totals["o"] or 0)
 
 
-def seconds_until_midnight_utc(now: datetime | None = None) -> float:
-    now = now or timezone.now()
-    return max(1.0, (start_of_today(now) + timedelta(days=1) - now).total_seconds())
-
-
 # The note being enriched: set by the pipeline around one enrichment, so that its owner's
 # quota applies without every enricher knowing about people.
 _note: ContextVar[int | None] = ContextVar("notesite_note", default=None)
@@ -143,8 +138,9 @@ def check_spending(*, pending: int = 0, next_call: int = 0) -> None:
             continue
         spent = tokens_spent_today(whose) + pending
         if spent + next_call > limit:
-            # Wake up at most hourly: an operator may raise the limit in the meantime.
-            wait = min(seconds_until_midnight_utc(), 3600.0)
+            # Wake up at midnight UTC, or within the hour: an operator may raise the limit.
+            midnight = start_of_today() + timedelta(days=1)
+            wait = min(max(1.0, (midnight - timezone.now()).total_seconds()), 3600.0)
             raise BudgetExhausted(
                 f"{label} spent ({spent} of {limit} tokens); waiting until {_clock(wait)}",
                 resume_after=wait,
@@ -178,7 +174,3 @@ def learn(endpoint: str, **facts) -> None:
         pipe.hset(key, mapping={k: str(v) for k, v in facts.items()})
         pipe.expire(key, PROFILE_TTL)
         pipe.execute()
-
-
-def remember_mode(endpoint: str, mode: str) -> None:
-    learn(endpoint, mode=mode)

@@ -48,7 +48,6 @@ class Reply:
     output_tokens: int
     finish_reason: str | None
     refusal: str | None
-    model: str
 
 
 @functools.cache
@@ -85,11 +84,8 @@ def redact(text: str) -> str:
 
 
 def _error_body(exc: openai.APIStatusError) -> dict:
-    body = exc.body
-    if isinstance(body, dict):
-        inner = body.get("error", body)
-        return inner if isinstance(inner, dict) else {"message": str(inner)}
-    return {}
+    """The error object the provider sent; the SDK has already taken it out of "error"."""
+    return exc.body if isinstance(exc.body, dict) else {}
 
 
 def _provider_message(exc: openai.APIStatusError) -> str:
@@ -97,10 +93,8 @@ def _provider_message(exc: openai.APIStatusError) -> str:
     return redact(" ".join(str(message).split()))[:MAX_PROVIDER_MESSAGE]
 
 
-def retry_after(response) -> float | None:
+def retry_after(response: httpx.Response) -> float | None:
     """Seconds the provider asked us to wait (Retry-After, retry-after-ms), if any."""
-    if response is None:
-        return None
     headers = response.headers
     millis = headers.get("retry-after-ms")
     if millis:
@@ -208,7 +202,6 @@ def classify(exc: Exception, *, model: str) -> Exception:
         detail = _provider_message(exc)
         body = _error_body(exc)
         code = " ".join(str(body.get(k) or "") for k in ("code", "type")).lower()
-        code += str(getattr(exc, "code", "") or "").lower()
         lowered = detail.lower()
         if status >= 500 and _SHARED_CACHE in lowered:
             return TransientEnrichmentError(
@@ -259,8 +252,6 @@ def classify(exc: Exception, *, model: str) -> Exception:
         return PermanentEnrichmentError(
             f"The provider rejected the request (HTTP {status}): {detail}"
         )
-    if isinstance(exc, openai.APIResponseValidationError):
-        return TransientEnrichmentError("The provider sent a malformed response.")
     return exc
 
 
@@ -271,7 +262,6 @@ def chat(
     messages: list[dict],
     response_format: dict | None,
     max_tokens: int | None = None,
-    temperature: float = 0.2,
 ) -> Reply:
     """One chat completion request. Raises enrichment errors, never SDK errors.
 
@@ -279,7 +269,7 @@ def chat(
     reply with that text as content, so that it takes the invalid-output path (one repair
     request, then failed) like any other unusable answer.
     """
-    params = {"model": model, "messages": messages, "temperature": temperature}
+    params = {"model": model, "messages": messages, "temperature": 0.2}
     if response_format is not None:
         params["response_format"] = response_format
     if max_tokens:
@@ -290,7 +280,7 @@ def chat(
         raise classify(exc, model=model) from exc
     if not hasattr(completion, "choices"):
         text = completion if isinstance(completion, str) else repr(completion)
-        return Reply(text[:MAX_NON_JSON], 0, 0, None, None, model)
+        return Reply(text[:MAX_NON_JSON], 0, 0, None, None)
     if not completion.choices:
         raise TransientEnrichmentError("The provider returned no choices.")
     choice = completion.choices[0]
@@ -301,7 +291,6 @@ def chat(
         output_tokens=getattr(usage, "completion_tokens", 0) or 0,
         finish_reason=choice.finish_reason,
         refusal=getattr(choice.message, "refusal", None),
-        model=completion.model or model,
     )
 
 
@@ -411,7 +400,5 @@ def tokenize(base_url: str, server: str, model: str, text: str) -> int | None:
         return None
     if not isinstance(data, dict):
         return None
-    if isinstance(data.get("count"), int):
-        return data["count"]
     tokens = data.get("tokens")
     return len(tokens) if isinstance(tokens, list) else None

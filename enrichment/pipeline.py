@@ -58,16 +58,14 @@ class Attempt:
     content: str
     content_hash: str
     attempt: int
-    run_id: int | None = None
-    started: float = 0.0
+    run_id: int
+    started: float
 
     def elapsed_ms(self) -> int:
         return round((time.monotonic() - self.started) * 1000)
 
     def finish_run(self, outcome: str, exc: BaseException | None = None, result=None) -> None:
         """Close this attempt's run-history row."""
-        if self.run_id is None:
-            return
         fields = {
             "outcome": outcome,
             "finished_at": timezone.now(),
@@ -77,15 +75,8 @@ class Attempt:
             fields["error_kind"] = getattr(exc, "kind", "unexpected")
             fields["error_message"] = _reason(exc)
         usage = result if result is not None else getattr(exc, "usage", None)
-        fields.update(_usage_fields(usage))
+        fields.update({name: v for name in RUN_EXTRAS if (v := getattr(usage, name, None))})
         EnrichmentRun.objects.filter(pk=self.run_id).update(**fields)
-
-
-def _usage_fields(usage) -> dict:
-    """What a result (or a failure that carries usage) tells the run history."""
-    if usage is None:
-        return {}
-    return {name: value for name in RUN_EXTRAS if (value := getattr(usage, name, None))}
 
 
 def claim(note_id: int, job_id: str | None) -> Attempt | None:
@@ -169,7 +160,8 @@ def _schedule_retry(attempt: Attempt, exc: TransientEnrichmentError) -> str:
     max_retries = settings.ENRICHMENT_MAX_RETRIES
     retry_number = attempt.attempt  # attempts so far == retries to come next
     if retry_number > max_retries:
-        _close_attempt(attempt, S.FAILED, f"Gave up after {max_retries} retries: {_reason(exc)}")
+        reason = f"Gave up after {max_retries} retries: {_reason(exc)}"
+        _end_attempt(attempt, S.FAILED, reason, RunOutcome.FAILED, exc)
         return "failed"
     delay = retry_delay(retry_number, exc.retry_after)
     retry_at = timezone.now() + timedelta(seconds=delay)
@@ -180,6 +172,7 @@ def _schedule_retry(attempt: Attempt, exc: TransientEnrichmentError) -> str:
     _requeue_attempt(
         attempt, delay=delay, retry_at=retry_at, last_error=_reason(exc), status_detail=detail
     )
+    attempt.finish_run(RunOutcome.RETRY, exc)
     return "retry"
 
 
@@ -222,13 +215,10 @@ def _wait_for_budget(attempt: Attempt, exc: BudgetExhausted) -> str:
     return "waiting"
 
 
-def _close_attempt(attempt: Attempt, status, reason: str) -> None:
-    """PROCESSING -> a final status with the reason, fenced by the attempt's token."""
-    _leave_processing(attempt, status, last_error=reason[:MAX_ERROR_LENGTH])
-
-
 def _end_attempt(attempt: Attempt, status, reason: str, outcome, exc) -> None:
-    _close_attempt(attempt, status, reason)
+    """PROCESSING -> a final status with the reason, fenced by the attempt's token, and
+    the run closed."""
+    _leave_processing(attempt, status, last_error=reason[:MAX_ERROR_LENGTH])
     attempt.finish_run(outcome, exc)
 
 
@@ -282,10 +272,9 @@ def _reuse_stored_result(attempt: Attempt, enricher) -> bool:
     )
     if not stored:
         return False
-    if attempt.run_id is not None:
-        EnrichmentRun.objects.filter(pk=attempt.run_id).update(
-            model=model, prompt_version=prompt_version
-        )
+    EnrichmentRun.objects.filter(pk=attempt.run_id).update(
+        model=model, prompt_version=prompt_version
+    )
     attempt.finish_run(RunOutcome.CACHED)
     return True
 
@@ -357,9 +346,7 @@ def run(note_id: int, job_id: str | None = None) -> str:
             # delivers it once retry_at has passed.
             exc = TransientEnrichmentError(f"Redis unreachable: {type(exc).__name__}")
         logger.warning("Note %s: transient failure: %s", note_id, _reason(exc), extra=log_extra)
-        outcome = _schedule_retry(attempt, exc)
-        attempt.finish_run(RunOutcome.RETRY if outcome == "retry" else RunOutcome.FAILED, exc)
-        return outcome
+        return _schedule_retry(attempt, exc)
     except BudgetExhausted as exc:
         logger.info("Note %s waits: %s", note_id, exc, extra=log_extra)
         attempt.finish_run(RunOutcome.WAITING, exc)

@@ -128,7 +128,6 @@ MIDDLEWARE = [
 
 ROOT_URLCONF = "notesite.urls"
 WSGI_APPLICATION = "notesite.wsgi.application"
-ASGI_APPLICATION = "notesite.asgi.application"
 
 TEMPLATES = [
     {
@@ -295,7 +294,6 @@ OPENAI_MODEL = env.str("OPENAI_MODEL", default="").strip()
 ENRICHMENT_TIMEOUT = env_float("ENRICHMENT_TIMEOUT", 300, minimum=1)
 # Longer notes are split at paragraph and sentence boundaries, enriched part by part.
 ENRICHMENT_MAX_INPUT_TOKENS = env_int("ENRICHMENT_MAX_INPUT_TOKENS", 6000, minimum=200)
-# Output language (e.g. "en", "French"); empty = the note's own language.
 # Input + output tokens allowed per UTC day (0 = unlimited); then notes wait, queued.
 # Checked before every provider call, for everyone and for each person.
 ENRICHMENT_DAILY_TOKEN_BUDGET = env_int("ENRICHMENT_DAILY_TOKEN_BUDGET", 0, minimum=0)
@@ -447,7 +445,6 @@ DEFAULT_EXCEPTION_REPORTER_FILTER = "notesite.reporting.SettingsHidingFilter"
 LOG_LEVEL = env_choice("LOG_LEVEL", "info", {"debug", "info", "warning", "error"}).upper()
 # JSON lines for log shippers in production; readable text while developing.
 LOG_FORMAT = "text" if DEBUG else "json"
-# Optional: also append the same lines to this file (stdout always gets them).
 
 # One configuration for the web server (gunicorn's own lines too), management commands
 # and RQ workers: notesite.logs.logging_config.
@@ -486,7 +483,6 @@ NOTE_MAX_LENGTH = env_int("NOTE_MAX_LENGTH", 100_000, minimum=1)
 # Leave room for a note twice the limit so that an over-long note comes back as a form
 # error with the text kept, instead of Django refusing to read the request at all.
 DATA_UPLOAD_MAX_MEMORY_SIZE = max(2_621_440, 6 * NOTE_MAX_LENGTH + 65_536)
-# Notes per page on the list.
 NOTES_PER_PAGE = 20
 # How often (milliseconds) pages ask for the status of notes still queued or processing.
 NOTE_STATUS_POLL_MS = 1500

@@ -21,7 +21,7 @@ BACKENDS = {
 
 @dataclass
 class EnrichmentResult:
-    enrichment: Enrichment
+    enrichment: Enrichment | None
     backend: str
     model: str = ""
     prompt_version: str = ""

@@ -33,8 +33,8 @@ import os
 import re
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
 
+import tiktoken
 from django.conf import settings
 from pydantic import ValidationError
 from redis.exceptions import RedisError
@@ -94,18 +94,9 @@ def configuration_problems() -> list[str]:
 _WORDS_AND_MARKS = re.compile(r"\w+|[^\w\s]")
 
 
-# Where tiktoken fetches each encoding (tiktoken_ext.openai_public); its cache file is
-# named by the SHA-1 of this URL.
-_BLOB = "https://openaipublic.blob.core.windows.net/encodings/"
-TIKTOKEN_SOURCES = {
-    name: f"{_BLOB}{file}.tiktoken"
-    for name, file in [
-        ("cl100k_base", "cl100k_base"),
-        ("o200k_base", "o200k_base"),
-        ("p50k_base", "p50k_base"),
-        ("r50k_base", "r50k_base"),
-    ]
-}
+# Where tiktoken fetches an encoding (tiktoken_ext.openai_public); its cache file is named
+# by the SHA-1 of this URL. An encoding published elsewhere is never found in the cache.
+_TIKTOKEN_SOURCE = "https://openaipublic.blob.core.windows.net/encodings/{}.tiktoken"
 
 
 @functools.cache
@@ -116,10 +107,6 @@ def _tiktoken_encoding(model: str):
     run time, so the encoding is used only when its file is already in tiktoken's cache
     (TIKTOKEN_CACHE_DIR). Otherwise None, and a safe estimate is used.
     """
-    try:
-        import tiktoken
-    except ImportError:
-        return None
     cache_dir = os.environ.get("TIKTOKEN_CACHE_DIR") or os.environ.get("DATA_GYM_CACHE_DIR")
     if not cache_dir:
         return None
@@ -127,9 +114,7 @@ def _tiktoken_encoding(model: str):
         name = tiktoken.encoding_name_for_model(model)
     except KeyError:
         return None
-    source = TIKTOKEN_SOURCES.get(name)
-    if source is None:
-        return None
+    source = _TIKTOKEN_SOURCE.format(name)
     cached = os.path.join(cache_dir, hashlib.sha1(source.encode()).hexdigest())  # noqa: S324
     if not os.path.exists(cached):
         return None
@@ -147,15 +132,6 @@ def estimate_tokens(text: str) -> int:
         math.ceil(len(text.encode("utf-8", "surrogatepass")) / 3),
         len(_WORDS_AND_MARKS.findall(text)),
     )
-
-
-def count_tokens(text: str, model: str = "") -> int:
-    """Exact count with tiktoken for known OpenAI models (when available offline), else the
-    safe estimate."""
-    encoding = _tiktoken_encoding(model) if model else None
-    if encoding is not None:
-        return len(encoding.encode(text, disallowed_special=()))
-    return estimate_tokens(text)
 
 
 _PARAGRAPHS = re.compile(r"(\n\s*\n)")
@@ -350,8 +326,7 @@ class ParseError(ValueError):
 def extract_json(text: str) -> dict:
     """The JSON object in a model's reply, tolerating reasoning blocks, code fences and
     prose around it. Raises ParseError with a readable message."""
-    text = _THINK.sub("", text)
-    text = _UNCLOSED_THINK.sub("", text).strip()
+    text = _visible(text)
     candidates = [m.group(1).strip() for m in _FENCE.finditer(text)] + [text]
     decoder = json.JSONDecoder()
     error = "no JSON object found in the reply"
@@ -367,14 +342,6 @@ def extract_json(text: str) -> dict:
     raise ParseError(error)
 
 
-def readable_validation_error(exc: ValidationError) -> str:
-    parts = []
-    for err in exc.errors()[:5]:
-        where = ".".join(str(p) for p in err["loc"]) or "the object"
-        parts.append(f"{where}: {err['msg']}")
-    return "; ".join(parts)
-
-
 # --- The enricher ---------------------------------------------------------------------
 
 # Reply tokens reserved in the context, and asked for as max_tokens from servers whose
@@ -384,21 +351,9 @@ MAX_OUTPUT_TOKENS = 2048
 MIN_PART_TOKENS = 64
 # Margin on counts derived from a bytes-per-token ratio: token density varies in a text.
 DENSITY_MARGIN = 1.15
-
-
-@dataclass
-class Usage:
-    """What an enrichment cost so far; attached to errors as ``exc.usage``."""
-
-    model: str
-    prompt_version: str = PROMPT_VERSION
-    input_tokens: int = 0
-    output_tokens: int = 0
-    provider_calls: int = 0
-
-    @property
-    def total(self) -> int:
-        return self.input_tokens + self.output_tokens
+# What an enrichment has cost so far is counted on its result, which a failure carries as
+# ``exc.usage`` (the run history reads the same fields from either).
+Usage = EnrichmentResult
 
 
 class OpenAIEnricher:
@@ -416,7 +371,6 @@ class OpenAIEnricher:
         self.base_url = llm_client.endpoint_url()
         self.endpoint = limits.endpoint_id(self.base_url, self.model)
         self.breaker = limits.CircuitBreaker(limits.endpoint_id(self.base_url))
-        self.client = None
 
     def cache_identity(self) -> tuple[str, str, str]:
         """(backend, model, prompt version): a stored result made with the same identity
@@ -426,13 +380,13 @@ class OpenAIEnricher:
     def enrich(
         self, content: str, *, vocabulary: Sequence[str] = (), language: str = ""
     ) -> EnrichmentResult:
-        usage = Usage(model=self.model)
+        usage = Usage(None, self.name, self.model, PROMPT_VERSION)
         self.vocabulary = list(vocabulary)[:MAX_VOCABULARY]
         self.language = language
         self.part_cap: int | None = None
         try:
             limits.check_spending()
-            self.facts = self._learn_endpoint()
+            self._learn_endpoint()
             self.density = self._density(content)
             # One HTTP client per note, closed afterwards: long-lived workers leak nothing.
             with llm_client.build_client() as self.client:
@@ -442,29 +396,25 @@ class OpenAIEnricher:
             exc.args = (llm_client.redact(str(exc)),)
             exc.usage = usage
             raise
-        finally:
-            self.client = None
-        return EnrichmentResult(
-            _redacted(enrichment),
-            backend=self.name,
-            model=self.model,
-            prompt_version=PROMPT_VERSION,
-            input_tokens=usage.input_tokens,
-            output_tokens=usage.output_tokens,
-            provider_calls=usage.provider_calls,
-        )
+        usage.enrichment = _redacted(enrichment)
+        return usage
 
     # What the endpoint is ----------------------------------------------------------
 
-    def _learn_endpoint(self) -> dict[str, str]:
+    def _learn_endpoint(self) -> None:
         """The endpoint's profile, probed once per endpoint and model, then remembered."""
-        facts = limits.profile(self.endpoint)
-        if "server" not in facts:
+        self.facts = limits.profile(self.endpoint)
+        if "server" not in self.facts:
             found = llm_client.probe(self.base_url, self.model)
             if found is not None:
-                limits.learn(self.endpoint, **found)
-                facts = {**facts, **{k: str(v) for k, v in found.items()}}
-        return facts
+                self._learn(**found)
+
+    def _learn(self, **facts) -> None:
+        """Use facts about the endpoint for this note, and remember them for every worker
+        (an unreachable Redis only means the next note learns them again)."""
+        self.facts.update({k: str(v) for k, v in facts.items()})
+        with contextlib.suppress(RedisError):
+            limits.learn(self.endpoint, **facts)
 
     def _context(self) -> int:
         return int(self.facts.get("context") or 0)
@@ -538,13 +488,12 @@ class OpenAIEnricher:
         than ``text``; fail, naming what to change, when even a minimal part cannot fit."""
         counted = self._count(text)
         if exc.limit:
-            limits.learn(self.endpoint, context=exc.limit)
-            self.facts["context"] = str(exc.limit)
+            self._learn(context=exc.limit)
         if exc.requested and _tiktoken_encoding(self.model) is None:
             # The server counted the whole request: its density is at most this.
             size = len(text.encode("utf-8", "surrogatepass")) + len(system_prompt().encode())
             self.density = min(self.density or math.inf, size / exc.requested)
-            limits.learn(self.endpoint, bytes_per_token=f"{self.density:.4f}")
+            self._learn(bytes_per_token=f"{self.density:.4f}")
         self.part_cap = min(self._part_budget(self._count), max(1, counted // 2))
         if self.part_cap < MIN_PART_TOKENS or counted <= MIN_PART_TOKENS:
             limit = f" ({exc.limit} tokens)" if exc.limit else ""
@@ -634,15 +583,13 @@ class OpenAIEnricher:
     def _validate(content: str) -> Enrichment:
         return Enrichment.model_validate(extract_json(content))
 
-    def _first_mode(self) -> str:
-        # OpenAI takes only the strict subset; grammar servers, and unknown ones until
-        # they refuse, get the full schema.
-        return "json_schema" if self.facts.get("server") == "openai" else limits.MODES[0]
-
     def _ask(self, messages: list[dict], usage: Usage) -> llm_client.Reply:
         """One logical request: falls back through the output modes the endpoint rejects."""
         mode = self.facts.get("mode")
-        mode = mode if mode in limits.MODES else self._first_mode()
+        if mode not in limits.MODES:
+            # OpenAI takes only the strict subset; grammar servers, and unknown ones until
+            # they refuse, get the full schema.
+            mode = "json_schema" if self.facts.get("server") == "openai" else limits.MODES[0]
         while True:
             try:
                 reply = self._call(messages, mode, usage)
@@ -672,14 +619,12 @@ class OpenAIEnricher:
     def _remember_mode(self, mode: str) -> None:
         """What the endpoint takes is remembered (and shown on /health/ as the dialect)."""
         if self.facts.get("mode") != mode:
-            self.facts["mode"] = mode
-            with contextlib.suppress(RedisError):
-                limits.remember_mode(self.endpoint, mode)
+            self._learn(mode=mode)
 
     def _call(self, messages: list[dict], mode: str, usage: Usage) -> llm_client.Reply:
         sent = sum(self._count(m["content"]) for m in messages)
         self._check_call_cap(usage)
-        limits.check_spending(pending=usage.total, next_call=sent)
+        limits.check_spending(pending=usage.input_tokens + usage.output_tokens, next_call=sent)
         self.breaker.check()
         usage.provider_calls += 1
         try:
@@ -704,8 +649,8 @@ class OpenAIEnricher:
         elif not reply.output_tokens:
             # Some local servers report no usage: estimate, so budgets and history still
             # see what was spent.
-            reply.input_tokens = sum(estimate_tokens(m["content"]) for m in messages)
-            reply.output_tokens = estimate_tokens(reply.content)
+            reply.input_tokens = sent
+            reply.output_tokens = self._count(reply.content)
         usage.input_tokens += reply.input_tokens
         usage.output_tokens += reply.output_tokens
         return reply
@@ -720,10 +665,7 @@ class OpenAIEnricher:
             return
         observed = size / prompt_tokens
         known = float(self.facts.get("bytes_per_token") or observed)
-        density = min(known, observed) if known else observed
-        self.facts["bytes_per_token"] = f"{density:.4f}"
-        with contextlib.suppress(RedisError):
-            limits.learn(self.endpoint, bytes_per_token=self.facts["bytes_per_token"])
+        self._learn(bytes_per_token=f"{min(known, observed):.4f}")
 
 
 def _redacted(enrichment: Enrichment) -> Enrichment:
@@ -745,6 +687,12 @@ def _visible(content: str) -> str:
 
 
 def _problem(exc: Exception) -> str:
-    if isinstance(exc, ValidationError):
-        return readable_validation_error(exc)
-    return str(exc)
+    """What is wrong with a reply, in one line: pydantic's own text spans lines and quotes
+    the input, which the repair request would pay for again."""
+    if not isinstance(exc, ValidationError):
+        return str(exc)
+    parts = []
+    for err in exc.errors()[:5]:
+        where = ".".join(str(p) for p in err["loc"]) or "the object"
+        parts.append(f"{where}: {err['msg']}")
+    return "; ".join(parts)

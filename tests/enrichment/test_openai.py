@@ -833,7 +833,8 @@ def test_it_recognises_every_servers_context_rejection(status, message, code, li
 
     body = {"error": {"message": message, "code": code, "type": code}}
     response = httpx2.Response(status, json=body, request=httpx2.Request("POST", "http://x"))
-    exc = openai.BadRequestError(message, response=response, body=body)
+    # The SDK hands over the body's "error" object.
+    exc = openai.BadRequestError(message, response=response, body=body["error"])
     error = llm_client.classify(exc, model="m")
     assert isinstance(error, llm_client.ContextExceeded)
     assert (error.limit, error.requested) == (limit, requested)

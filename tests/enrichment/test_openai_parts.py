@@ -16,7 +16,6 @@ from enrichment.enrichers import openai as backend
 from enrichment.enrichers.openai import (
     ParseError,
     configuration_problems,
-    count_tokens,
     estimate_tokens,
     extract_json,
     split_text,
@@ -148,9 +147,6 @@ def test_tiktoken_is_not_used_without_a_local_cache_so_nothing_is_downloaded(mon
     backend._tiktoken_encoding.cache_clear()
     try:
         assert backend._tiktoken_encoding("gpt-4o-mini") is None
-        assert count_tokens("Hello there, world.", "gpt-4o-mini") == estimate_tokens(
-            "Hello there, world."
-        )
     finally:
         backend._tiktoken_encoding.cache_clear()
 
@@ -171,7 +167,8 @@ def test_tiktoken_is_skipped_when_the_cache_lacks_the_file(monkeypatch, tmp_path
 def status_error(status, message="boom", headers=None, code=None):
     request = httpx2.Request("POST", "http://127.0.0.1/v1/chat/completions")
     response = httpx2.Response(status, headers=headers or {}, request=request)
-    body = {"error": {"message": message, "code": code}}
+    # The body as the SDK hands it over: the provider's "error" object.
+    body = {"message": message, "code": code}
     cls = {429: openai.RateLimitError, 400: openai.BadRequestError}.get(
         status, openai.APIStatusError
     )
