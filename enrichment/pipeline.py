@@ -148,7 +148,8 @@ def _reason(exc: BaseException) -> str:
 
 
 def retry_delay(retry_number: int, retry_after: float | None = None) -> float:
-    """Exponential backoff with full jitter, never sooner than the provider asked."""
+    """Exponential backoff with "equal" jitter (between half and all of the step), never
+    sooner than the provider asked."""
     base = settings.ENRICHMENT_RETRY_BASE_DELAY * (2 ** (retry_number - 1))
     delay = random.uniform(base / 2, base)
     if retry_after:
