@@ -95,7 +95,9 @@ class EmbeddedRedis:
             "--loglevel",
             "warning",
         ]
-        self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL)
+        # Its own session: a Ctrl-C meant for `make run` must not stop Redis before the
+        # worker and the reaper have shut down through it; whoever started it stops it.
+        self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, start_new_session=True)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if redis_answers(self.host, self.port):

@@ -29,6 +29,12 @@ def manage(*args, env):
     subprocess.run([PY, "manage.py", *args], cwd=ROOT, env=env, check=True)
 
 
+def start(command, env) -> subprocess.Popen:
+    # Each in its own session: a Ctrl-C reaches this script only, which then stops every
+    # child once, the servers last. A second signal would cut RQ's shutdown short.
+    return subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
+
+
 def _interrupt(signum, frame):
     raise KeyboardInterrupt
 
@@ -79,7 +85,7 @@ def main() -> int:
             CRON_COMMAND,
         ]
         for command in commands:
-            children.append(subprocess.Popen(command, cwd=ROOT, env=env))
+            children.append(start(command, env))
         print(f"\nnotesite is running: http://127.0.0.1:{port}/admin/ (Ctrl-C stops it)\n")
         # Restarted when they exit, as a process supervisor (docker-compose restart
         # policy) would: RQ's cron scheduler exits when Redis is unreachable, and a
@@ -91,7 +97,7 @@ def main() -> int:
                 if children[index].poll() is not None:
                     print(f"{name} stopped; restarting it in 5 s.")
                     time.sleep(5)
-                    children[index] = subprocess.Popen(commands[index], cwd=ROOT, env=env)
+                    children[index] = start(commands[index], env)
             if children[1].poll() is not None:  # the web server: stop everything
                 return children[1].returncode or 1
     except KeyboardInterrupt:
